@@ -1,0 +1,107 @@
+"""An assignment as data: what ``assignment.toml`` declares, loaded into frozen values.
+
+The engine knows nothing about any particular assignment. A folder with an ``assignment.toml``
+(the reference, ``reference/NN``, or its published copy, ``assignments/NN``) declares the student
+modules, the exercises with their points and the names each exercise covers, the given files
+copied to students, and the torch functions a from-scratch exercise may not reach.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CONFIG_NAME = "assignment.toml"
+
+
+class AssignmentError(ValueError):
+    """An assignment folder that cannot be used, with what is wrong in it."""
+
+
+@dataclass(frozen=True)
+class Exercise:
+    id: str  # stable id used in tags, CSV columns and test markers, e.g. "sdpa"
+    title: str  # one line for people
+    points: float  # what the exercise is worth out of the assignment's total
+    names: tuple[str, ...]  # "module.name" of every function / class the exercise covers
+    from_scratch: bool = False  # reaching a forbidden torch function scores 0 for the exercise
+
+
+@dataclass(frozen=True)
+class Assignment:
+    id: str  # "01"
+    title: str
+    folder: Path  # the folder holding assignment.toml
+    student_modules: tuple[str, ...]  # file stems of the modules a submission consists of
+    given_files: tuple[str, ...]  # files shipped to students unchanged
+    exercises: tuple[Exercise, ...]
+    forbidden_calls: tuple[str, ...] = ()  # substrings of torch function names
+    public_tests: str = "."  # folder of the shipped tests, relative to the published copy
+    hidden_tests: str = "."  # folder of the hidden tests (test_hidden_*.py), relative to the reference
+    limits: dict = field(default_factory=dict)  # worker limits ([limits]; see grader.sandbox.Limits)
+
+    @property
+    def total_points(self) -> float:
+        return sum(e.points for e in self.exercises)
+
+    def exercise(self, exercise_id: str) -> Exercise:
+        for exercise in self.exercises:
+            if exercise.id == exercise_id:
+                return exercise
+        known = ", ".join(e.id for e in self.exercises)
+        raise AssignmentError(f"assignment {self.id} has no exercise {exercise_id!r} (known: {known})")
+
+    def exercise_of(self, module: str, name: str) -> Exercise:
+        """The exercise covering ``module.name`` (a function or a class)."""
+        for exercise in self.exercises:
+            if f"{module}.{name}" in exercise.names:
+                return exercise
+        raise AssignmentError(f"{module}.{name} belongs to no exercise of assignment {self.id}; "
+                              f"list it under `names` in {self.folder / CONFIG_NAME}")
+
+
+def load(folder: str | Path) -> Assignment:
+    """Read ``folder/assignment.toml``; raises :class:`AssignmentError` naming what is wrong."""
+    folder = Path(folder).resolve()
+    path = folder / CONFIG_NAME
+    try:
+        data = tomllib.loads(path.read_text())
+        exercises = tuple(
+            Exercise(id=e["id"], title=e["title"], points=float(e["points"]),
+                     names=tuple(e["names"]), from_scratch=bool(e.get("from_scratch", False)))
+            for e in data["exercises"])
+        assignment = Assignment(
+            id=str(data["id"]), title=data["title"], folder=folder,
+            student_modules=tuple(data["student_modules"]),
+            given_files=tuple(data.get("given_files", ())), exercises=exercises,
+            forbidden_calls=tuple(data.get("forbidden_calls", ())),
+            public_tests=data.get("public_tests", "."), hidden_tests=data.get("hidden_tests", "."),
+            limits=dict(data.get("limits", {})))
+    except FileNotFoundError:
+        raise AssignmentError(f"no {CONFIG_NAME} in {folder}") from None
+    except (KeyError, TypeError, ValueError) as exc:
+        raise AssignmentError(f"{path} is not a valid assignment definition: {exc!r}") from None
+    ids = [e.id for e in exercises]
+    if len(set(ids)) != len(ids):
+        raise AssignmentError(f"{path}: exercise ids repeat: {ids}")
+    return assignment
+
+
+def find_folder(start: str | Path) -> Path | None:
+    """The nearest folder at or above ``start`` that holds an ``assignment.toml``."""
+    start = Path(start).resolve()
+    for folder in (start, *start.parents) if start.is_dir() else start.parents:
+        if (folder / CONFIG_NAME).is_file():
+            return folder
+    return None
+
+
+def locate(assignment_id: str, root: str | Path = ".") -> tuple[Path, Path]:
+    """``(reference folder, published folder)`` of assignment ``assignment_id`` under ``root``."""
+    root = Path(root).resolve()
+    reference, published = root / "reference" / assignment_id, root / "assignments" / assignment_id
+    if not (reference / CONFIG_NAME).is_file():
+        raise AssignmentError(f"no assignment {assignment_id!r}: {reference / CONFIG_NAME} does not "
+                              f"exist (run this from the project root, or pass --root)")
+    return reference, published

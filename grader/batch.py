@@ -1,0 +1,196 @@
+"""``grader grade``: a folder of submissions in, grades and feedback out.
+
+Each sub-folder of SUBMISSIONS is one student. Every result is saved to ``OUT/grades.sqlite``
+and written to ``OUT/<student>/results.json`` and ``feedback.md`` as soon as it is known;
+``OUT/grades.csv`` is rewritten from the store at the end. A rerun regrades only submissions
+whose content (or the assignment's tests) changed, unless ``force``.
+
+With ``jobs`` > 1, that many grading processes each hold the suite and a worker template.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+
+from grader import reports, sandbox, store as store_mod
+from grader.assignment import Assignment, load
+
+
+@dataclass(frozen=True)
+class GradeRequest:
+    reference: Path  # reference/NN: solution, hidden tests, assignment.toml
+    published: Path  # assignments/NN: stubs and public tests
+    submissions: Path  # one sub-folder per student
+    out: Path
+    jobs: int = 1
+    force: bool = False  # regrade unchanged submissions too
+    students: tuple[str, ...] = ()  # only these (all when empty)
+    limit_overrides: dict = field(default_factory=dict)  # on top of the assignment's [limits]
+
+
+def run_batch(request: GradeRequest, console=None) -> int:
+    """Grade, write every output, print a summary; returns the exit code (0 unless unusable)."""
+    from rich.console import Console
+
+    console = console or Console(stderr=True)
+    assignment = load(request.reference)
+    students = _students(request)
+    request.out.mkdir(parents=True, exist_ok=True)
+    db = store_mod.Store(request.out / "grades.sqlite")
+    try:
+        from grader.suite import _fingerprint
+
+        fingerprint = _fingerprint([request.reference, request.published])
+        hashes = {name: store_mod.content_hash(folder) for name, folder in students.items()}
+        todo = [name for name in students
+                if request.force or not db.is_current(name, hashes[name], fingerprint)]
+        console.print(f"assignment {assignment.id}: {len(students)} submissions, {len(todo)} to "
+                      f"grade ({len(students) - len(todo)} unchanged), jobs={request.jobs}")
+        for result in _grade_all(request, {n: students[n] for n in todo}, console):
+            db.save(result, hashes[result.student], fingerprint)
+            write_student_outputs(request.out, result)
+        graded = [db.load(name, assignment) for name in students]
+        write_grades_csv(request.out / "grades.csv", assignment, [r for r in graded if r])
+    finally:
+        db.close()
+    _print_summary(console, assignment, [r for r in graded if r], request.out)
+    return 0
+
+
+def _students(request: GradeRequest) -> dict[str, Path]:
+    folders = {p.name: p for p in sorted(request.submissions.iterdir())
+               if p.is_dir() and not p.name.startswith((".", "_"))}
+    if request.students:
+        missing = set(request.students) - set(folders)
+        if missing:
+            raise SystemExit(f"error: no submission folder for {', '.join(sorted(missing))}")
+        folders = {n: folders[n] for n in request.students}
+    return folders
+
+
+def _grade_all(request: GradeRequest, todo: dict[str, Path], console):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    if not todo:
+        return
+    columns = (TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+               TextColumn("{task.description}"))
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task("starting", total=len(todo))
+        if request.jobs == 1:
+            context = GradingContext(request)
+            try:
+                for name, folder in todo.items():
+                    progress.update(task, description=name)
+                    yield context.grade(name, folder)
+                    progress.advance(task)
+            finally:
+                context.close()
+            return
+        assignment = load(request.reference)
+        pool = ProcessPoolExecutor(max_workers=request.jobs, mp_context=get_context("spawn"),
+                                   initializer=_init_process, initargs=(request,))
+        with pool:
+            futures = {pool.submit(_grade_in_process, name, str(folder)): name
+                       for name, folder in todo.items()}
+            for future in as_completed(futures):
+                name = futures[future]
+                progress.update(task, description=name)
+                yield store_mod.from_payload(name, assignment, future.result())
+                progress.advance(task)
+
+
+class GradingContext:
+    """What one grading process holds: the suite, the reference, a worker template."""
+
+    def __init__(self, request: GradeRequest):
+        from grader.pool import Template
+        from grader.pytest_plugin import load_reference
+        from grader.suite import collect
+        from grader.testing import load_hypothesis_profile
+
+        load_hypothesis_profile()
+        self.suite = collect(request.reference, request.published)
+        self.assignment = self.suite.assignment
+        self.reference = load_reference(self.assignment)
+        limits = sandbox.Limits.from_mapping({**self.assignment.limits, **request.limit_overrides})
+        self.template = Template(limits, visible=(str(request.submissions.resolve()),))
+
+    def grade(self, student: str, folder: Path) -> reports.StudentResult:
+        from grader.proxy import Submission
+
+        start = time.perf_counter()
+        session = self.template.session(folder, self.assignment.forbidden_calls)
+        try:
+            submission = Submission(session.transport, self.assignment.student_modules)
+            outcomes = self.suite.run(submission, self.reference)
+        finally:
+            printed = session.close()
+        return reports.StudentResult(
+            student, self.assignment, tuple(outcomes), time.perf_counter() - start,
+            self.template.isolation.summary(), printed, tuple(session.events))
+
+    def close(self) -> None:
+        self.template.close()
+
+
+_CONTEXT: GradingContext | None = None
+
+
+def _init_process(request: GradeRequest) -> None:
+    global _CONTEXT
+    _CONTEXT = GradingContext(request)
+
+
+def _grade_in_process(student: str, folder: str) -> dict:
+    return store_mod.to_payload(_CONTEXT.grade(student, Path(folder)))
+
+
+# --- outputs -----------------------------------------------------------------------------------
+
+def write_student_outputs(out: Path, result: reports.StudentResult) -> None:
+    folder = out / result.student
+    folder.mkdir(parents=True, exist_ok=True)
+    _write_atomic(folder / "results.json", json.dumps(reports.to_gradescope(result), indent=2))
+    _write_atomic(folder / "feedback.md", reports.to_feedback_md(result))
+
+
+def write_grades_csv(path: Path, assignment: Assignment, graded: list[reports.StudentResult]) -> None:
+    temporary = path.with_suffix(".csv.tmp")
+    with open(temporary, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(reports.csv_header(assignment))
+        for result in sorted(graded, key=lambda r: r.student):
+            writer.writerow(reports.csv_row(result))
+    os.replace(temporary, path)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(text)
+    os.replace(temporary, path)
+
+
+def _print_summary(console, assignment: Assignment, graded: list[reports.StudentResult], out: Path) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"assignment {assignment.id}: {len(graded)} students")
+    table.add_column("student")
+    for exercise in assignment.exercises:
+        table.add_column(f"{exercise.id}\n/{exercise.points:g}", justify="right")
+    table.add_column(f"total\n/{assignment.total_points:g}", justify="right")
+    for result in sorted(graded, key=lambda r: r.student):
+        table.add_row(*reports.csv_row(result))
+    console.print(table)
+    console.print(f"wrote {out / 'grades.csv'}, and results.json + feedback.md per student in {out}")
+    if graded:
+        console.print(f"isolation: {graded[-1].isolation}")
+    sys.stderr.flush()

@@ -1,0 +1,223 @@
+"""Runs submission code on request: the untrusted side of every call.
+
+One :class:`Executor` serves one submission folder. It answers requests (plain data, see
+:mod:`grader.wire`) of four kinds:
+
+    {"op": "call", "target": T, "args": [...], "kwargs": {...}}   -> the return value
+    {"op": "get", "target": T}                                     -> an attribute's value
+    {"op": "backward", "target": T, "args", "kwargs", "wrt": [i or name...],
+     "grad_output": tensor, "output_index": int or None}          -> {"value", "grads"}
+    {"op": "ping"}                                                 -> "pong"
+
+where a target is ``{"module": "attention", "path": ["MultiHeadAttention"]}`` or
+``{"handle": 3, "path": ["forward"]}``. Replies are ``{"ok": value, "forbidden": [...]}`` or
+``{"error": {"type", "message", "traceback"}, "forbidden": [...]}``; ``forbidden`` lists the
+forbidden torch functions the call reached (traced with a TorchFunctionMode, so aliases, wrappers
+and names built at run time are all seen). Values that are not plain data stay here and cross as
+handles.
+
+The same class runs in-process for a student's local ``pytest`` and inside the isolated worker
+process for batch grading, so both see identical behaviour. It never reads anything but the
+submission folder.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+from grader import wire
+
+MAX_TRACEBACK_CHARS = 4000
+
+
+class _CallError(Exception):
+    """A request that cannot be carried out, reported to the grader as this type and message."""
+
+    def __init__(self, type_name: str, message: str):
+        super().__init__(message)
+        self.type_name = type_name
+
+
+class Executor:
+    """Loads the modules of ``folder`` lazily and answers requests against them."""
+
+    def __init__(self, folder: str | Path, forbidden_calls: tuple[str, ...] = ()):
+        self.folder = Path(folder).resolve()
+        self.forbidden_calls = tuple(forbidden_calls)
+        self._modules: dict[str, Any] = {}
+        self._objects: dict[int, Any] = {}
+        self._ids: dict[int, int] = {}
+        if str(self.folder) not in sys.path:
+            sys.path.append(str(self.folder))  # after site-packages: a torch.py here shadows nothing
+
+    def handle(self, request: Any) -> dict:
+        """Answer one decoded request; never raises."""
+        hits: list[str] = []
+        try:
+            if not isinstance(request, dict) or request.get("op") not in _OPS:
+                raise _CallError("BadRequest", f"unknown request {str(request)[:100]}")
+            value = _OPS[request["op"]](self, request, hits)
+            return {"ok": value, "forbidden": sorted(set(hits))}
+        except _CallError as exc:
+            return self._error(exc.type_name, str(exc), "", hits)
+        except BaseException as exc:  # noqa: BLE001 - everything the submission raises is its result
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            return self._error(type(exc).__name__, _safe_str(exc), self._student_traceback(exc), hits)
+
+    def encode_reply(self, reply: dict) -> bytes:
+        """Serialise a reply, keeping objects that are not plain data here as handles."""
+        try:
+            return wire.encode(reply, self._handle_of)
+        except Exception as exc:  # noqa: BLE001 - a value that cannot be serialised fails the call
+            error = self._error("UnserialisableResult", _safe_str(exc), "", reply.get("forbidden", []))
+            return wire.encode(error)
+
+    # --- requests ----------------------------------------------------------------------------
+
+    def _call(self, request: dict, hits: list) -> Any:
+        function = self._resolve(request.get("target"))
+        args, kwargs = self._arguments(request)
+        with self._tracing(hits):
+            return function(*args, **kwargs)
+
+    def _get(self, request: dict, hits: list) -> Any:
+        with self._tracing(hits):
+            return self._resolve(request.get("target"))
+
+    def _backward(self, request: dict, hits: list) -> dict:
+        import torch
+
+        function = self._resolve(request.get("target"))
+        args, kwargs = self._arguments(request)
+        args = list(args)
+        leaves = []
+        for key in request.get("wrt", []):
+            holder, index = (args, key) if isinstance(key, int) else (kwargs, key)
+            holder[index] = holder[index].detach().clone().requires_grad_(True)
+            leaves.append(holder[index])
+        with self._tracing(hits), torch.enable_grad():
+            value = function(*args, **kwargs)
+            index = request.get("output_index")
+            output = value if index is None else value[index]
+            if not isinstance(output, torch.Tensor) or not output.requires_grad:
+                raise _CallError("NoGradient", "the output is not connected to the inputs by "
+                                 "autograd (was it detached, or computed with NumPy?)")
+            grads = torch.autograd.grad(output, leaves, request.get("grad_output"),
+                                        allow_unused=True)
+        return {"value": value, "grads": list(grads)}
+
+    def _ping(self, request: dict, hits: list) -> str:
+        return "pong"
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    def _resolve(self, target: Any) -> Any:
+        if not isinstance(target, dict) or not isinstance(target.get("path", []), list):
+            raise _CallError("BadRequest", "malformed target")
+        if "handle" in target:
+            obj = self._objects.get(target["handle"]) if isinstance(target["handle"], int) else None
+            if obj is None:
+                raise _CallError("BadRequest", f"no object with handle {target['handle']}")
+        else:
+            obj = self._module(target.get("module"))
+        for name in target.get("path", []):
+            if not isinstance(name, str):
+                raise _CallError("BadRequest", "malformed attribute name")
+            try:
+                obj = getattr(obj, name)
+            except AttributeError:
+                where = getattr(obj, "__name__", type(obj).__name__)
+                raise _CallError("MissingName", f"{where} has no attribute {name!r}") from None
+        return obj
+
+    def _module(self, name: Any) -> Any:
+        if not isinstance(name, str) or not name.isidentifier():
+            raise _CallError("BadRequest", f"bad module name {name!r}")
+        if name not in self._modules:
+            path = self.folder / f"{name}.py"
+            if not path.is_file():
+                raise _CallError("MissingModule", f"{name}.py is missing from the submission")
+            spec = importlib.util.spec_from_file_location(f"_submission_{id(self)}_{name}", path)
+            module = importlib.util.module_from_spec(spec)
+            try:
+                spec.loader.exec_module(module)
+            except BaseException as exc:  # noqa: BLE001 - an import failure fails the calls into it
+                if isinstance(exc, KeyboardInterrupt):
+                    raise
+                detail = self._student_traceback(exc)
+                raise _CallError("ImportFailed", f"{name}.py could not be imported: "
+                                 f"{type(exc).__name__}: {_safe_str(exc)}\n{detail}") from None
+            self._modules[name] = module
+        return self._modules[name]
+
+    def _arguments(self, request: dict) -> tuple[list, dict]:
+        args, kwargs = request.get("args", []), request.get("kwargs", {})
+        if not isinstance(args, (list, tuple)) or not isinstance(kwargs, dict):
+            raise _CallError("BadRequest", "malformed arguments")
+        return [self._unwrap(a) for a in args], {k: self._unwrap(v) for k, v in kwargs.items()}
+
+    def _unwrap(self, value: Any) -> Any:
+        if isinstance(value, wire.Handle):
+            return self._resolve({"handle": value.id, "path": []})
+        if isinstance(value, list):
+            return [self._unwrap(v) for v in value]
+        if isinstance(value, tuple):
+            return tuple(self._unwrap(v) for v in value)
+        if isinstance(value, dict):
+            return {k: self._unwrap(v) for k, v in value.items()}
+        return value
+
+    def _handle_of(self, obj: Any) -> wire.Handle:
+        key = id(obj)
+        if key not in self._ids:
+            self._ids[key] = len(self._objects) + 1
+            self._objects[self._ids[key]] = obj
+        return wire.Handle(self._ids[key], type(obj).__name__)
+
+    def _tracing(self, hits: list):
+        if not self.forbidden_calls:
+            import contextlib
+
+            return contextlib.nullcontext()
+        return _forbidden_tracer(self.forbidden_calls, hits)
+
+    def _error(self, type_name: str, message: str, trace: str, hits) -> dict:
+        return {"error": {"type": type_name[:200], "message": message[:MAX_TRACEBACK_CHARS],
+                          "traceback": trace[-MAX_TRACEBACK_CHARS:]},
+                "forbidden": sorted(set(hits))}
+
+    def _student_traceback(self, exc: BaseException) -> str:
+        """The traceback's frames that lie in the submission folder (where the student can act)."""
+        frames = [f for f in traceback.extract_tb(exc.__traceback__)
+                  if Path(f.filename).resolve().is_relative_to(self.folder)]
+        return "".join(traceback.format_list(frames[-8:]))
+
+
+_OPS = {"call": Executor._call, "get": Executor._get, "backward": Executor._backward,
+        "ping": Executor._ping}
+
+
+def _safe_str(exc: BaseException) -> str:
+    try:
+        return str(exc)[:MAX_TRACEBACK_CHARS]
+    except Exception:  # noqa: BLE001 - a hostile __str__ must not break the reply
+        return "<unprintable exception>"
+
+
+def _forbidden_tracer(names: tuple[str, ...], hits: list):
+    """A TorchFunctionMode that records every torch function whose name contains one of ``names``."""
+    from torch.overrides import TorchFunctionMode
+
+    class ForbiddenTracer(TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            name = getattr(func, "__name__", "") or ""
+            if any(part in name for part in names):
+                hits.append(name)
+            return func(*args, **(kwargs or {}))
+
+    return ForbiddenTracer()

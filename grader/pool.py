@@ -1,0 +1,379 @@
+"""The grading process's side of the workers: a template per grading process, a child per submission.
+
+    template = Template(limits, visible=[submissions_root])     # starts python -m grader.worker
+    session = template.session(student_folder, forbidden_calls)
+    student = Submission(session.transport, modules)            # what tests use
+    ...
+    output = session.close()                                    # what the code printed
+    template.close()
+
+Every call has a wall-clock and a CPU limit; a worker past its memory limit, a crash, a
+timeout or a malformed reply fails that call with a message saying which, kills the worker and
+every process it started, and the next call gets a fresh worker. Replies are parsed with
+:mod:`grader.wire` only: nothing the worker sends is unpickled or executed.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from grader import cgroups, sandbox, wire
+
+_TICK = 0.05
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+class TemplateError(RuntimeError):
+    """The worker template could not start; the message says why."""
+
+
+class Template:
+    """One worker template process (torch imported once) and the limits its children get."""
+
+    def __init__(self, limits: sandbox.Limits = sandbox.Limits(), visible: tuple[str, ...] = ()):
+        self.limits = limits
+        self.scratch_root = Path(tempfile.mkdtemp(prefix="grader-workers-"))
+        os.chmod(self.scratch_root, 0o711)
+        self.isolation = sandbox.Isolation()
+        self.read_paths = [p for p in (*sandbox.SYSTEM_READ, *sandbox.python_read_paths()) if Path(p).exists()]
+        self._cgroup = self._open_cgroup()
+        self._count = 0
+        self._start([str(Path(p).resolve()) for p in visible])
+
+    # --- start -------------------------------------------------------------------------------
+
+    def _open_cgroup(self):
+        if "cgroup" not in self.limits.layers:
+            return None
+        root = cgroups.open_root()
+        if isinstance(root, str):
+            self.isolation.missing["cgroup"] = root
+            return None
+        self.isolation.reached.append("cgroup")
+        return root
+
+    def _start(self, visible: list[str]) -> None:
+        ours, theirs = socket.socketpair()
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(self.scratch_root), "LANG": "C.UTF-8",
+               "MPLBACKEND": "Agg", "MPLCONFIGDIR": str(self.scratch_root / "matplotlib"),
+               "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1",
+               "PYTHONHASHSEED": "0"}
+        argv = [sys.executable, "-I", "-m", "grader.worker", str(theirs.fileno())]
+        in_bwrap = False
+        if "bwrap" in self.limits.layers:
+            why = sandbox.bwrap_available()
+            if why is None:
+                argv = sandbox.bwrap_command(self.read_paths + visible, [str(self.scratch_root)], env,
+                                             drop_uid="uid" in self.limits.layers) + argv
+                in_bwrap = True
+            else:
+                self.isolation.missing["bwrap"] = why
+        log = open(self.scratch_root / "template.log", "wb")
+        self._process = subprocess.Popen(
+            argv, pass_fds=(theirs.fileno(),), env=env, cwd=self.scratch_root,
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+        log.close()
+        theirs.close()
+        self._control = ours
+        self._control.settimeout(180)
+        settings = {"layers": list(self.limits.layers), "in_bwrap": in_bwrap,
+                    "bwrap_uid": "uid" in self.limits.layers, "read": self.read_paths + visible}
+        try:
+            self._send({**settings})
+            ready = self._receive()
+        except (OSError, EOFError, wire.WireError) as exc:
+            self.close()
+            raise TemplateError(f"the worker template did not start ({exc}); its log: "
+                                f"{self._log_tail()}") from None
+        self.isolation.reached += [x for x in ready.get("reached", []) if x not in self.isolation.reached]
+        self.isolation.missing.update(ready.get("missing", {}))
+
+    # --- children ----------------------------------------------------------------------------
+
+    def session(self, folder: str | Path, forbidden: tuple[str, ...] = ()) -> "Session":
+        return Session(self, Path(folder).resolve(), forbidden)
+
+    def spawn(self, folder: Path, scratch: Path, forbidden: tuple[str, ...]) -> "Worker":
+        ours, theirs = socket.socketpair()
+        message = {"op": "spawn", "folder": str(folder), "scratch": str(scratch),
+                   "forbidden": list(forbidden), "limits": _limits_mapping(self.limits)}
+        payload = wire.frame(wire.encode(message))
+        self._control.sendmsg([payload], [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+                                           _fd_bytes(theirs.fileno()))])
+        theirs.close()
+        reply = self._receive()
+        if "pid" not in reply:
+            ours.close()
+            raise TemplateError(f"the worker template could not fork: {reply}")
+        self._count += 1
+        group = None
+        if self._cgroup is not None:
+            template_rss = _rss_bytes(self._process.pid)
+            group = self._cgroup.worker(f"w{self._count}", template_rss + self.limits.memory_mb * 2**20,
+                                        self.limits.processes)
+            group.add(reply["pid"])
+        return Worker(self, reply["pid"], ours, group)
+
+    def release(self, worker: "Worker") -> None:
+        if worker.group is not None:
+            worker.group.remove()
+        try:
+            self._send({"op": "release", "pid": worker.pid})
+            self._receive()
+        except (OSError, EOFError, wire.WireError):
+            pass
+
+    def close(self) -> None:
+        try:
+            self._control.close()
+        except OSError:
+            pass
+        if getattr(self, "_process", None) is not None:
+            try:
+                os.killpg(self._process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            self._process.wait()
+        if self._cgroup is not None:
+            self._cgroup.remove()
+        shutil.rmtree(self.scratch_root, ignore_errors=True)
+
+    def _send(self, message: dict) -> None:
+        self._control.sendall(wire.frame(wire.encode(message)))
+
+    def _receive(self) -> dict:
+        reply = wire.decode(wire.read_frame(lambda n: _recv_exact(self._control, n)))
+        if not isinstance(reply, dict):
+            raise wire.WireError("malformed control reply")
+        return reply
+
+    def _log_tail(self) -> str:
+        try:
+            return (self.scratch_root / "template.log").read_text(errors="replace")[-2000:]
+        except OSError:
+            return "(no log)"
+
+    def __enter__(self) -> "Template":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class Worker:
+    """One forked child serving one submission, until it dies or is released."""
+
+    def __init__(self, template: Template, pid: int, channel: socket.socket, group):
+        self.template, self.pid, self.channel, self.group = template, pid, channel, group
+        self.channel.setblocking(False)
+        self._buffer = b""
+
+    def call(self, request: dict, label: str) -> dict:
+        """Send one request and wait for its reply within the limits; on any failure the
+        worker is killed and the reply is an error describing what happened."""
+        limits = self.template.limits
+        try:
+            payload = wire.frame(wire.encode(request, _handle_passthrough))
+        except wire.WireError as exc:
+            return _error("BadArgument", f"cannot send the arguments of {label}: {exc}")
+        deadline = time.monotonic() + limits.call_seconds
+        cpu_start = _cpu_seconds(self.pid)
+        try:
+            self._send_all(payload, deadline)
+            while True:
+                reply = self._try_read_reply()
+                if reply is not None:
+                    return reply
+                problem = self._check(deadline, cpu_start, label)
+                if problem is not None:
+                    self.kill()
+                    return problem
+                select.select([self.channel], [], [], _TICK)
+        except (OSError, EOFError):
+            crashed = self._crash_reason(label)
+            self.kill()
+            return crashed
+        except wire.WireError as exc:
+            self.kill()
+            return _error("BadReply", f"the worker sent a malformed reply to {label}: {exc}")
+
+    def _send_all(self, payload: bytes, deadline: float) -> None:
+        view = memoryview(payload)
+        while view:
+            if time.monotonic() > deadline:
+                raise OSError("timed out sending a request")
+            _, ready, _ = select.select([], [self.channel], [], _TICK)
+            if ready:
+                sent = self.channel.send(view)
+                view = view[sent:]
+
+    def _try_read_reply(self) -> dict | None:
+        try:
+            chunk = self.channel.recv(1 << 20)
+            if not chunk:
+                raise EOFError
+            self._buffer += chunk
+        except BlockingIOError:
+            pass
+        if len(self._buffer) < 4:
+            return None
+        size = int.from_bytes(self._buffer[:4], "big")
+        if size > wire.DEFAULT_LIMITS.max_message_bytes:
+            raise wire.WireError(f"reply of {size} bytes")
+        if len(self._buffer) < 4 + size:
+            return None
+        body, self._buffer = self._buffer[4:4 + size], self._buffer[4 + size:]
+        reply = wire.decode(body)
+        if not isinstance(reply, dict):
+            raise wire.WireError("reply is not a dict")
+        return reply
+
+    def _check(self, deadline: float, cpu_start: float, label: str) -> dict | None:
+        limits = self.template.limits
+        if time.monotonic() > deadline:
+            return _error("TimeLimitExceeded", f"time limit exceeded in {label} "
+                          f"(more than {limits.call_seconds:g} s)")
+        if _cpu_seconds(self.pid) - cpu_start > limits.call_cpu_seconds:
+            return _error("TimeLimitExceeded", f"CPU time limit exceeded in {label} "
+                          f"(more than {limits.call_cpu_seconds:g} s of CPU)")
+        if self.group is None and _rss_bytes(self.pid) > (
+                _rss_bytes(self.template._process.pid) + limits.memory_mb * 2**20):
+            return _error("MemoryLimitExceeded", f"memory limit exceeded in {label} "
+                          f"(more than {limits.memory_mb} MiB)")
+        if not _alive(self.pid):
+            raise EOFError
+        return None
+
+    def _crash_reason(self, label: str) -> dict:
+        if self.group is not None and self.group.memory_exceeded():
+            return _error("MemoryLimitExceeded", f"memory limit exceeded in {label} (more than "
+                          f"{self.template.limits.memory_mb} MiB); the worker was stopped")
+        return _error("WorkerCrashed", f"the process running your code ended during {label} "
+                      "(did it call sys.exit / os._exit, or crash?)")
+
+    def kill(self) -> None:
+        if self.group is not None:
+            self.group.kill_all()
+        for kill in (os.killpg, os.kill):
+            try:
+                kill(self.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        self.close()
+
+    def close(self) -> None:
+        try:
+            self.channel.close()
+        except OSError:
+            pass
+        self.template.release(self)
+        self.pid = -1
+
+
+class Session:
+    """The worker of one submission; a transport for :class:`grader.proxy.Submission`."""
+
+    def __init__(self, template: Template, folder: Path, forbidden: tuple[str, ...]):
+        self.template, self.folder, self.forbidden = template, folder, forbidden
+        self.scratch = Path(tempfile.mkdtemp(prefix="w", dir=template.scratch_root))
+        os.chmod(self.scratch, 0o777)
+        self.events: list[str] = []  # limits hit and crashes, for the feedback
+        self._worker: Worker | None = None
+
+    def transport(self, request: dict) -> dict:
+        if self._worker is None or self._worker.pid < 0:
+            self._worker = self.template.spawn(self.folder, self.scratch, self.forbidden)
+        reply = self._worker.call(request, _label(request))
+        if self._worker.pid < 0:
+            self.events.append(reply.get("error", {}).get("message", "the worker stopped"))
+        return reply
+
+    def close(self) -> str:
+        """Stop the worker; returns what the submission printed (truncated to the limit)."""
+        if self._worker is not None and self._worker.pid >= 0:
+            self._worker.kill()
+        try:
+            with open(self.scratch / "output.txt", "rb") as handle:
+                output = handle.read(self.template.limits.output_bytes).decode(errors="replace")
+        except OSError:
+            output = ""
+        shutil.rmtree(self.scratch, ignore_errors=True)
+        return output
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+def _error(type_name: str, message: str) -> dict:
+    return {"error": {"type": type_name, "message": message, "traceback": ""}, "forbidden": []}
+
+
+def _label(request: dict) -> str:
+    target = request.get("target") or {}
+    path = ".".join(target.get("path", []))
+    if "module" in target:
+        return f"{target['module']}.{path}"
+    return path or "the submission"
+
+
+def _limits_mapping(limits: sandbox.Limits) -> dict:
+    return {name: (list(value) if isinstance(value, tuple) else value)
+            for name, value in vars(limits).items()}
+
+
+def _handle_passthrough(value):
+    from grader.proxy import RemoteObject
+
+    if isinstance(value, RemoteObject):
+        return value.handle
+    raise wire.WireError(f"{type(value).__name__} cannot be sent to the submission")
+
+
+def _fd_bytes(fd: int) -> bytes:
+    return fd.to_bytes(4, sys.byteorder, signed=True)
+
+
+def _recv_exact(sock: socket.socket, n: int) -> bytes:
+    data = b""
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            raise EOFError
+        data += chunk
+    return data
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def _rss_bytes(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("RssAnon:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False

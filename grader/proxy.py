@@ -1,0 +1,184 @@
+"""What a test sees of a submission: attribute access that turns into requests.
+
+Tests are written once against :class:`Submission` and run unchanged in a student's local
+``pytest`` (requests answered in-process) and in batch grading (answered by an isolated worker)::
+
+    out, weights = student.attention.scaled_dot_product_attention(q, k, v, mask=m)
+    mha = student.attention.MultiHeadAttention(8, 2)         # a RemoteObject
+    mha.load_state_dict(weights)
+    (out, w), grads = student.backward(student.attention.scaled_dot_product_attention,
+                                       q, k, v, wrt=(0, 1, 2), grad_output=g, output_index=0)
+
+Every value that comes back is plain data decoded afresh (tensors without grad); objects that
+are not plain data come back as :class:`RemoteObject`. A failing call raises
+:class:`SubmissionError`, or one of its two "stop this test now" forms,
+:class:`NotImplementedYet` and :class:`ForbiddenCall`.
+"""
+
+from __future__ import annotations
+
+import unittest
+from typing import Any, Callable
+
+from grader import wire
+
+Transport = Callable[[dict], dict]  # a decoded request -> its decoded reply
+
+
+class SubmissionError(AssertionError):
+    """The submission's code raised, crashed, timed out or returned something unusable."""
+
+    def __init__(self, type_name: str, message: str, traceback: str = "", call: str = ""):
+        self.type_name, self.message, self.traceback, self.call = type_name, message, traceback, call
+        where = f" in {call}" if call else ""
+        text = f"{type_name}{where}: {message}"
+        if traceback:
+            text += "\nIn your code:\n" + traceback.rstrip()
+        super().__init__(text)
+
+
+class _StopTest(unittest.SkipTest):
+    """Base of errors that end a property test at once: no shrinking, no more examples.
+
+    (Hypothesis re-raises ``unittest.SkipTest`` immediately; the pytest plugin and the batch
+    runner report these as failures, never as skips.)
+    """
+
+
+class NotImplementedYet(_StopTest):
+    """The function still raises the stub's ``NotImplementedError``."""
+
+
+class ForbiddenCall(_StopTest):
+    """The submission reached a torch function that the exercise must not use."""
+
+
+class _Target:
+    """A module attribute path or an object handle, plus the transport that reaches it."""
+
+    def __init__(self, transport: Transport, target: dict, label: str):
+        self._transport, self._target, self._label = transport, target, label
+
+    def _request(self, op: str, **fields) -> Any:
+        reply = self._transport({"op": op, "target": self._target, **fields})
+        return _result(reply, self._label, self._transport)
+
+
+class RemoteCallable(_Target):
+    """``student.attention.causal_mask`` or ``student.tokenizer.BPETokenizer.train``: call it."""
+
+    def __getattr__(self, name: str) -> "RemoteCallable":
+        if name.startswith("__"):
+            raise AttributeError(name)
+        target = {**self._target, "path": [*self._target["path"], name]}
+        return RemoteCallable(self._transport, target, f"{self._label}.{name}")
+
+    def __call__(self, *args, **kwargs) -> Any:
+        return self._request("call", args=list(args), kwargs=kwargs)
+
+    def __repr__(self) -> str:
+        return f"<submission's {self._label}>"
+
+
+class RemoteObject(_Target):
+    """An object living in the submission's process (a module instance, a tokenizer, an Axes)."""
+
+    def __init__(self, transport: Transport, handle: wire.Handle, label: str):
+        super().__init__(transport, {"handle": handle.id, "path": []}, label)
+        self.handle = handle
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        target = {"handle": self.handle.id, "path": [name]}
+        return _Target(self._transport, target, f"{self._label}.{name}")._request("get")
+
+    def __call__(self, *args, **kwargs) -> Any:
+        return self._request("call", args=list(args), kwargs=kwargs)
+
+    def __repr__(self) -> str:
+        return f"<{self.handle.type_name} object of the submission>"
+
+
+class _ModuleProxy:
+    def __init__(self, transport: Transport, name: str):
+        self._transport, self._name = transport, name
+
+    def __getattr__(self, name: str) -> RemoteCallable:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        target = {"module": self._name, "path": [name]}
+        return RemoteCallable(self._transport, target, f"{self._name}.{name}")
+
+
+class Submission:
+    """A submission's modules, reached through ``transport``: ``student.attention.causal_mask(4)``."""
+
+    def __init__(self, transport: Transport, modules: tuple[str, ...]):
+        self._transport = transport
+        self.modules = modules
+
+    def __getattr__(self, name: str) -> _ModuleProxy:
+        if name not in self.__dict__.get("modules", ()):
+            raise AttributeError(f"the assignment has no student module {name!r}")
+        return _ModuleProxy(self._transport, name)
+
+    def backward(self, function: RemoteCallable | RemoteObject, *args, wrt=(), grad_output=None,
+                 output_index: int | None = None, **kwargs) -> tuple[Any, list]:
+        """Call ``function(*args, **kwargs)`` and backpropagate ``grad_output`` from its output.
+
+        ``wrt`` names the inputs (positions or keyword names) to differentiate; ``output_index``
+        picks the tensor out of a tuple result. Returns ``(value, grads)``, ``grads`` aligned with
+        ``wrt`` (``None`` where no gradient reached an input).
+        """
+        result = function._request("backward", args=list(args), kwargs=kwargs, wrt=list(wrt),
+                                   grad_output=grad_output, output_index=output_index)
+        if not isinstance(result, dict) or set(result) != {"value", "grads"}:
+            raise SubmissionError("BadReply", "malformed backward reply", call=function._label)
+        return result["value"], result["grads"]
+
+
+def _result(reply: Any, label: str, transport: Transport) -> Any:
+    """The value of a reply, with handles wrapped, or the error it carries raised."""
+    if not isinstance(reply, dict):
+        raise SubmissionError("BadReply", "the worker sent a malformed reply", call=label)
+    forbidden = reply.get("forbidden") or []
+    if forbidden:
+        raise ForbiddenCall(
+            f"{label} reached {', '.join(map(str, forbidden))}: this exercise must be written from "
+            "scratch, so it scores 0 while the submission calls a built-in attention function")
+    if "error" in reply:
+        error = reply["error"] if isinstance(reply["error"], dict) else {}
+        type_name, message = str(error.get("type", "Error")), str(error.get("message", ""))
+        if type_name == "NotImplementedError" and "not implemented yet" in message:
+            raise NotImplementedYet(message)
+        raise SubmissionError(type_name, message, str(error.get("traceback", "")), call=label)
+    return _wrap(reply.get("ok"), label, transport)
+
+
+def _wrap(value: Any, label: str, transport: Transport) -> Any:
+    if isinstance(value, wire.Handle):
+        return RemoteObject(transport, value, label)
+    if isinstance(value, list):
+        return [_wrap(v, label, transport) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_wrap(v, label, transport) for v in value)
+    if isinstance(value, dict):
+        return {k: _wrap(v, label, transport) for k, v in value.items()}
+    return value
+
+
+def local_transport(executor) -> Transport:
+    """Answer requests in this process, through the same encoding the worker channel uses."""
+
+    def transport(request: dict) -> dict:
+        decoded = wire.decode(wire.encode(request, _handle_passthrough))
+        return wire.decode(executor.encode_reply(executor.handle(decoded)))
+
+    return transport
+
+
+def _handle_passthrough(value: Any) -> wire.Handle:
+    if isinstance(value, RemoteObject):
+        return value.handle
+    raise wire.WireError(f"{type(value).__name__} cannot be sent to the submission")

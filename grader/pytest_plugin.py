@@ -1,0 +1,186 @@
+"""The pytest face of the grader: what a student sees when running ``pytest assignments/01``.
+
+Registered as a pytest plugin (entry point ``pytest11``); it only acts on tests marked
+``@pytest.mark.exercise("<id>", weight=1.0)``. It provides
+
+- ``--submission DIR``: test the modules in DIR instead of those beside the tests (no copying);
+- the ``student`` fixture (a :class:`grader.proxy.Submission`) and, for hidden tests run from a
+  reference folder, the ``reference`` fixture (the reference modules, imported in-process);
+- failure reports that name the exercise, the property and the smallest failing input, with no
+  harness traceback; an unimplemented exercise is one line;
+- a closing table of points per exercise, an estimate from the tests that ran.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import types
+from pathlib import Path
+
+import pytest
+
+from grader import assignment as assignment_mod
+from grader import feedback, results
+
+_EXERCISE = "exercise"
+_OUTCOMES = pytest.StashKey[dict]()
+_RAISED = pytest.StashKey[BaseException]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("grader", "assignment grading")
+    group.addoption("--submission", metavar="DIR", default=None,
+                    help="test the student modules in DIR instead of those beside the tests")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "exercise(id, weight=1.0): the assignment exercise a test belongs to, and its "
+        "weight among that exercise's tests")
+    config.stash[_OUTCOMES] = {}
+    from grader.testing import load_hypothesis_profile
+
+    load_hypothesis_profile()
+
+
+def definition(item: pytest.Item) -> results.TestDefinition | None:
+    """The test definition of an item marked with ``exercise``, else None."""
+    marker = item.get_closest_marker(_EXERCISE)
+    if marker is None:
+        return None
+    doc = (getattr(item, "obj", None).__doc__ or item.name).strip().splitlines()[0]
+    folder = assignment_mod.find_folder(item.path)
+    test_id = item.nodeid if folder is None else _relative_id(item, folder)
+    return results.TestDefinition(
+        id=test_id, exercise=marker.args[0], description=doc,
+        weight=float(marker.kwargs.get("weight", 1.0)),
+        hidden=item.path.name.startswith("test_hidden"))
+
+
+def _relative_id(item: pytest.Item, folder: Path) -> str:
+    return item.path.relative_to(folder).as_posix() + "::" + item.name
+
+
+# --- fixtures ----------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def _grader_submissions() -> dict:
+    return {}
+
+
+@pytest.fixture
+def student(request: pytest.FixtureRequest, _grader_submissions: dict):
+    """The submission under test, reached through the same channel as in batch grading."""
+    from grader.executor import Executor
+    from grader.proxy import Submission, local_transport
+
+    assignment = _assignment_of(request)
+    chosen = request.config.getoption("submission")
+    folder = Path(chosen).resolve() if chosen else assignment.folder
+    if not folder.is_dir():
+        raise pytest.UsageError(f"--submission {chosen}: no such folder")
+    if folder not in _grader_submissions:
+        executor = Executor(folder, assignment.forbidden_calls)
+        _grader_submissions[folder] = Submission(local_transport(executor), assignment.student_modules)
+    return _grader_submissions[folder]
+
+
+@pytest.fixture
+def reference(request: pytest.FixtureRequest, _grader_submissions: dict):
+    """The reference modules (trusted code), for hidden tests run from the reference folder."""
+    assignment = _assignment_of(request)
+    key = ("reference", assignment.folder)
+    if key not in _grader_submissions:
+        _grader_submissions[key] = load_reference(assignment)
+    return _grader_submissions[key]
+
+
+def load_reference(assignment: assignment_mod.Assignment) -> types.SimpleNamespace:
+    """The reference's student modules imported in this process under private names."""
+    modules = {}
+    for name in assignment.student_modules:
+        path = assignment.folder / f"{name}.py"
+        spec = importlib.util.spec_from_file_location(f"_reference_{assignment.id}_{name}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        modules[name] = module
+    return types.SimpleNamespace(**modules)
+
+
+def _assignment_of(request: pytest.FixtureRequest) -> assignment_mod.Assignment:
+    folder = assignment_mod.find_folder(request.path)
+    if folder is None:
+        raise pytest.UsageError(f"{request.path} is not inside an assignment folder "
+                                f"(no {assignment_mod.CONFIG_NAME} above it)")
+    return assignment_mod.load(folder)
+
+
+# --- reports -----------------------------------------------------------------------------------
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    """Keep the exception the test raised (pytest's unittest support rewrites SkipTest ones)."""
+    try:
+        return (yield)
+    except BaseException as exc:
+        item.stash[_RAISED] = exc
+        raise
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    outcome = yield
+    report = outcome.get_result()
+    test = definition(item)
+    if test is None or call.when != "call":
+        return
+    if call.excinfo is None:
+        item.config.stash[_OUTCOMES][item.nodeid] = results.TestOutcome(test, results.PASSED)
+        return
+    exc = item.stash.get(_RAISED, call.excinfo.value)
+    reproduce = f'pytest "{item.nodeid}"'
+    status = feedback.status_of(exc)
+    message = feedback.failure_message(exc, test, reproduce)
+    item.config.stash[_OUTCOMES][item.nodeid] = results.TestOutcome(test, status, message)
+    report.outcome = "failed"
+    report.longrepr = message
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
+    outcomes = list(config.stash.get(_OUTCOMES, {}).values())
+    if not outcomes:
+        return
+    by_folder: dict[Path, list] = {}
+    for item_outcome in outcomes:
+        by_folder.setdefault(_outcome_folder(config, item_outcome), []).append(item_outcome)
+    for folder, mine in by_folder.items():
+        if folder is not None:
+            _write_points_table(terminalreporter, assignment_mod.load(folder), mine)
+
+
+def _outcome_folder(config: pytest.Config, outcome: results.TestOutcome) -> Path | None:
+    for nodeid, stored in config.stash[_OUTCOMES].items():
+        if stored is outcome:
+            return assignment_mod.find_folder(Path(config.rootpath, nodeid.split("::")[0]))
+    return None
+
+
+def _write_points_table(reporter, assignment: assignment_mod.Assignment, outcomes: list) -> None:
+    scores = results.score(assignment, outcomes)
+    ran = {o.test.exercise for o in outcomes}
+    not_implemented = {o.test.exercise for o in outcomes if o.status == results.NOT_IMPLEMENTED}
+    reporter.write_sep("=", f"assignment {assignment.id}: points estimated from the public tests")
+    reporter.write_line(f"{'exercise':<12}{'tests passed':>14}{'points':>16}   note")
+    for exercise in assignment.exercises:
+        s = scores[exercise.id]
+        mine = [o for o in outcomes if o.test.exercise == exercise.id]
+        passed = sum(o.passed for o in mine)
+        if exercise.id not in ran:
+            note, counts = "not run", "-"
+        else:
+            note = ("not implemented yet" if exercise.id in not_implemented
+                    else "from-scratch rule: built-in attention used" if s.forbidden else "")
+            counts = f"{passed}/{len(mine)}"
+        reporter.write_line(f"{exercise.id:<12}{counts:>14}{s.points:>9.1f} / {exercise.points:<4g}   {note}")
+    reporter.write_line(f"{'total':<12}{'':>14}{results.total(scores):>9.1f} / {assignment.total_points:g}")
+    reporter.write_line("This is an estimate: the grade also uses hidden tests on more inputs.")

@@ -1,0 +1,155 @@
+"""Output formats, each a function of a student's result: no format knows another.
+
+    to_gradescope(result)  -> dict in Gradescope's results.json schema
+    to_feedback_md(result) -> the student's feedback page (Markdown)
+    csv_header(assignment), csv_row(result) -> grades.csv
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from grader import results
+from grader.assignment import Assignment
+
+MAX_PRINTED_OUTPUT = 10_000
+
+
+@dataclass(frozen=True)
+class StudentResult:
+    student: str
+    assignment: Assignment
+    outcomes: tuple[results.TestOutcome, ...]
+    execution_time: float  # seconds of grading
+    isolation: str  # the layers reached, e.g. "process+rlimits+bwrap+landlock+cgroup+uid"
+    printed: str = ""  # what the submission wrote to stdout/stderr (truncated)
+    events: tuple[str, ...] = field(default=())  # limits hit, crashes
+
+    @property
+    def scores(self) -> dict[str, results.ExerciseScore]:
+        return results.score(self.assignment, self.outcomes)
+
+    @property
+    def total(self) -> float:
+        return results.total(self.scores)
+
+
+def test_points(result: StudentResult) -> list[tuple[results.TestOutcome, float, float]]:
+    """Each outcome with its (earned, possible) share of its exercise's points."""
+    scores = result.scores
+    rows = []
+    for outcome in result.outcomes:
+        s = scores[outcome.test.exercise]
+        possible = s.max_points * outcome.test.weight / s.total_weight if s.total_weight else 0.0
+        earned = possible if outcome.passed and not s.forbidden else 0.0
+        rows.append((outcome, round(earned, 4), round(possible, 4)))
+    return rows
+
+
+def to_gradescope(result: StudentResult) -> dict:
+    tests = []
+    for number, (outcome, earned, possible) in enumerate(test_points(result), start=1):
+        tags = [outcome.test.exercise, *outcome.tags]
+        tests.append({
+            "name": f"{outcome.test.exercise}: {outcome.test.description}",
+            "number": str(number),
+            "score": earned,
+            "max_score": possible,
+            "status": "passed" if outcome.passed else "failed",
+            "output": outcome.message,
+            "tags": tags,
+            "visibility": "after_published" if outcome.test.hidden else "visible",
+            "extra_data": {"id": outcome.test.id, "outcome": outcome.status},
+        })
+    return {
+        "score": result.total,
+        "execution_time": round(result.execution_time, 3),
+        "output": _summary_line(result),
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": tests,
+        "extra_data": {"isolation": result.isolation, "events": list(result.events)},
+    }
+
+
+def csv_header(assignment: Assignment) -> list[str]:
+    return ["student", *(e.id for e in assignment.exercises), "total"]
+
+
+def csv_row(result: StudentResult) -> list[str]:
+    scores = result.scores
+    return [result.student, *(_number(scores[e.id].points) for e in result.assignment.exercises),
+            _number(result.total)]
+
+
+def to_feedback_md(result: StudentResult) -> str:
+    assignment, scores = result.assignment, result.scores
+    lines = [f"# Assignment {assignment.id} ({assignment.title}): feedback for {result.student}", "",
+             f"**Total: {_number(result.total)} / {_number(assignment.total_points)}**", "",
+             "| exercise | points | tests passed | note |", "| --- | ---: | ---: | --- |"]
+    for exercise in assignment.exercises:
+        mine = [o for o in result.outcomes if o.test.exercise == exercise.id]
+        s = scores[exercise.id]
+        note = _exercise_note(mine, s)
+        lines.append(f"| {exercise.id} ({exercise.title}) | {_number(s.points)} / "
+                     f"{_number(exercise.points)} | {sum(o.passed for o in mine)}/{len(mine)} | {note} |")
+    failures = [o for o in result.outcomes if not o.passed]
+    if failures:
+        lines += ["", "## What to fix", ""]
+        for exercise in assignment.exercises:
+            mine = [o for o in failures if o.test.exercise == exercise.id]
+            if mine:
+                lines += _exercise_failures(exercise.id, mine)
+    if result.events:
+        lines += ["", "## Limits hit while grading", ""] + [f"- {event}" for event in result.events]
+    if result.printed.strip():
+        printed = result.printed[:MAX_PRINTED_OUTPUT]
+        lines += ["", "## What your code printed (shortened)", "", "```", printed.rstrip(), "```"]
+    lines += ["", f"_Graded in {result.execution_time:.1f} s; isolation: {result.isolation}._", ""]
+    return "\n".join(lines)
+
+
+def _exercise_note(outcomes: list[results.TestOutcome], score: results.ExerciseScore) -> str:
+    if score.forbidden:
+        return "0: uses a forbidden built-in (must be written from scratch)"
+    if outcomes and all(o.status == results.NOT_IMPLEMENTED for o in outcomes):
+        return "not implemented yet"
+    return ""
+
+
+def _exercise_failures(exercise_id: str, outcomes: list[results.TestOutcome]) -> list[str]:
+    """The failures of one exercise, identical errors shown once with how many tests they fail."""
+    if all(o.status == results.NOT_IMPLEMENTED for o in outcomes):
+        return [f"### {exercise_id}", "", "Not implemented yet.", ""]
+    groups: dict[str, list[results.TestOutcome]] = {}
+    for outcome in outcomes:
+        if outcome.status != results.NOT_IMPLEMENTED:
+            groups.setdefault(_error_body(outcome.message), []).append(outcome)
+    lines = [f"### {exercise_id}", ""]
+    for body, mine in list(groups.items())[:5]:
+        first = mine[0]
+        kind = "hidden test" if first.test.hidden else "public test"
+        also = f" (and {len(mine) - 1} more tests failing the same way)" if len(mine) > 1 else ""
+        lines += [f"- **{first.test.description}** ({kind}){also}", "", "```",
+                  first.message.rstrip(), "```", ""]
+    if len(groups) > 5:
+        lines.append(f"- ... and {len(groups) - 5} more kinds of failure in this exercise.")
+    return lines
+
+
+def _error_body(message: str) -> str:
+    """A failure message without its test-specific lines (title, example, reproduce command)."""
+    lines = message.splitlines()[1:]
+    if len(lines) > 1 and lines[0].split(":")[0] in ("MissingModule", "ImportFailed", "MissingName"):
+        return lines[0]
+    return message
+
+
+def _summary_line(result: StudentResult) -> str:
+    passed = sum(o.passed for o in result.outcomes)
+    return (f"{_number(result.total)} / {_number(result.assignment.total_points)} points; "
+            f"{passed} of {len(result.outcomes)} tests passed.")
+
+
+def _number(value: float) -> str:
+    return f"{value:.2f}".rstrip("0").rstrip(".")

@@ -1,0 +1,69 @@
+"""Test definitions, their outcomes, and the points they earn: values, no behaviour beyond scoring.
+
+A test's definition (name, exercise, weight, visibility) is fixed by the assignment's test files;
+an outcome is what one submission got on it. Scores follow from outcomes alone:
+
+    exercise score = exercise points * (weight of passed tests / weight of all its tests)
+
+and an exercise marked ``from_scratch`` scores 0 when any of its tests saw a forbidden call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from grader.assignment import Assignment
+
+PASSED, FAILED, NOT_IMPLEMENTED, FORBIDDEN, ERROR = (
+    "passed", "failed", "not_implemented", "forbidden", "error")
+
+
+@dataclass(frozen=True)
+class TestDefinition:
+    id: str  # stable id, "test_attention.py::test_sdpa_matches_torch[float32]"
+    exercise: str  # exercise id from the assignment
+    description: str  # the property it checks, one line (the test's docstring)
+    weight: float = 1.0  # share of the exercise's points, relative to its other tests
+    hidden: bool = False  # hidden tests never ship to students
+
+
+@dataclass(frozen=True)
+class TestOutcome:
+    test: TestDefinition
+    status: str  # PASSED, FAILED, NOT_IMPLEMENTED, FORBIDDEN or ERROR (a harness fault)
+    message: str = ""  # what the student reads when it did not pass
+    tags: tuple[str, ...] = field(default=())  # extra tags, e.g. "misconception:sdpa.missing_scale"
+
+    @property
+    def passed(self) -> bool:
+        return self.status == PASSED
+
+
+@dataclass(frozen=True)
+class ExerciseScore:
+    exercise: str
+    points: float  # earned
+    max_points: float
+    passed_weight: float
+    total_weight: float
+    forbidden: bool  # scored 0 under the from-scratch rule
+
+
+def score(assignment: Assignment, outcomes: Iterable[TestOutcome]) -> dict[str, ExerciseScore]:
+    """Every exercise's score from the outcomes (an exercise without outcomes scores 0)."""
+    outcomes = list(outcomes)
+    scores = {}
+    for exercise in assignment.exercises:
+        mine = [o for o in outcomes if o.test.exercise == exercise.id]
+        total = sum(o.test.weight for o in mine)
+        passed = sum(o.test.weight for o in mine if o.passed)
+        forbidden = exercise.from_scratch and any(o.status == FORBIDDEN for o in mine)
+        points = 0.0 if forbidden or not total else round(exercise.points * passed / total, 4)
+        scores[exercise.id] = ExerciseScore(exercise.id, points, exercise.points, passed, total,
+                                            forbidden)
+    return scores
+
+
+def total(scores: dict[str, ExerciseScore]) -> float:
+    return round(sum(s.points for s in scores.values()), 4)

@@ -1,0 +1,237 @@
+"""Isolation layers for the process that runs submission code, and the limits they enforce.
+
+Layers, each used when the machine allows it and recorded in the results when reached:
+
+    process     submission code never runs in the grading process (always)
+    rlimits     CPU seconds, file size (so captured output too), open files, no core dumps (always)
+    bwrap       bubblewrap: a mount namespace that shows only the system, Python, the grader's
+                own package, the student's folder (read-only) and a scratch folder; a user
+                namespace where the worker is uid 65534; no network; a cleared environment
+    namespaces  without bwrap: a new network namespace (no network) through unshare(2)
+    landlock    Landlock: read only the allowed folders, write only the scratch folder, no TCP,
+                no signals to processes outside the worker (the grader, the template)
+    cgroup      a memory and a process-count limit per worker, and a reliable kill of all its
+                processes (cgroup v1 or v2, when writable)
+    uid         the worker runs as an unprivileged uid (through bwrap, or setuid when root)
+
+On a machine that refuses a layer the grader goes on with the others and says which it reached.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import resource
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ALL_LAYERS = ("bwrap", "namespaces", "landlock", "cgroup", "uid")
+NOBODY = 65534
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one worker may use. Set per assignment (``[limits]`` in assignment.toml) or on the CLI."""
+
+    call_seconds: float = 10.0  # wall-clock time of one call into the submission
+    call_cpu_seconds: float = 5.0  # CPU time of one call
+    worker_cpu_seconds: int = 120  # CPU time of one worker over all its calls (RLIMIT_CPU)
+    memory_mb: int = 2048  # memory of one worker beyond what the worker template holds
+    output_bytes: int = 1_000_000  # stdout + stderr kept per worker (and the size of any file)
+    processes: int = 32  # processes and threads one worker may have at once
+    layers: tuple[str, ...] = ALL_LAYERS  # isolation layers to try (see the module docstring)
+
+    @classmethod
+    def from_mapping(cls, values: dict) -> "Limits":
+        unknown = set(values) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown limits: {', '.join(sorted(unknown))}")
+        if "layers" in values:
+            values = {**values, "layers": tuple(values["layers"])}
+            bad = set(values["layers"]) - set(ALL_LAYERS)
+            if bad:
+                raise ValueError(f"unknown isolation layers: {', '.join(sorted(bad))}")
+        return cls(**values)
+
+
+@dataclass
+class Isolation:
+    """The layers actually reached, and why each missing one is missing."""
+
+    reached: list[str] = field(default_factory=lambda: ["process", "rlimits"])
+    missing: dict[str, str] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        text = "+".join(self.reached)
+        if self.missing:
+            text += " (not reached: " + "; ".join(f"{k}: {v}" for k, v in self.missing.items()) + ")"
+        return text
+
+
+# --- what the worker may read ------------------------------------------------------------------
+
+SYSTEM_READ = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc")
+
+
+def python_read_paths() -> list[str]:
+    """Folders the worker's Python needs: its prefixes and every existing entry of sys.path that
+    is an installation folder (never the current folder or the project tree)."""
+    grader_dir = str(Path(__file__).resolve().parent)
+    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, grader_dir}
+    for entry in sys.path:
+        if entry and ("site-packages" in entry or "dist-packages" in entry or
+                      entry.startswith(sys.base_prefix)) and Path(entry).is_dir():
+            paths.add(entry)
+    resolved = {str(Path(p).resolve()) for p in paths if p and Path(p).exists()}
+    resolved |= {p for p in paths if p and Path(p).exists()}
+    return sorted(resolved)
+
+
+# --- bubblewrap --------------------------------------------------------------------------------
+
+def bwrap_available() -> str | None:
+    """Why bwrap cannot be used here, or None when it works."""
+    path = shutil.which("bwrap")
+    if path is None:
+        return "bubblewrap is not installed (apt-get install bubblewrap)"
+    probe = subprocess.run([path, "--unshare-all", "--ro-bind", "/", "/", "true"],
+                           capture_output=True, text=True, timeout=20)
+    if probe.returncode != 0:
+        return f"bwrap refused: {probe.stderr.strip()[:200]}"
+    return None
+
+
+def bwrap_command(read_paths: list[str], write_paths: list[str], env: dict[str, str],
+                  drop_uid: bool) -> list[str]:
+    """A bwrap prefix that shows only ``read_paths`` (read-only) and ``write_paths``."""
+    argv = ["bwrap", "--unshare-user", "--unshare-net", "--unshare-ipc", "--unshare-uts",
+            "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--clearenv",
+            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    if drop_uid:
+        argv += ["--uid", str(NOBODY), "--gid", str(NOBODY)]
+    for path in read_paths:
+        if Path(path).exists():
+            argv += ["--ro-bind", path, path]
+    for path in write_paths:
+        argv += ["--bind", path, path]
+    for key, value in env.items():
+        argv += ["--setenv", key, value]
+    return argv + ["--"]
+
+
+# --- unshare(2) --------------------------------------------------------------------------------
+
+CLONE_NEWUSER, CLONE_NEWNET = 0x10000000, 0x40000000
+
+
+def unshare_network() -> str | None:
+    """Move this process into a new network namespace; why not, or None on success."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    flags = CLONE_NEWNET if os.geteuid() == 0 else CLONE_NEWUSER | CLONE_NEWNET
+    if libc.unshare(flags) != 0:
+        return f"unshare refused: {os.strerror(ctypes.get_errno())}"
+    return None
+
+
+# --- Landlock ----------------------------------------------------------------------------------
+
+_SYS_CREATE, _SYS_ADD_RULE, _SYS_RESTRICT = 444, 445, 446
+_PR_SET_NO_NEW_PRIVS = 38
+_FS_READ = (1 << 0) | (1 << 2) | (1 << 3)  # execute, read file, read dir
+_FS_FILE_RIGHTS = (1 << 0) | (1 << 1) | (1 << 2) | (1 << 14) | (1 << 15)
+
+
+class _RulesetAttr(ctypes.Structure):
+    _fields_ = [("handled_access_fs", ctypes.c_uint64), ("handled_access_net", ctypes.c_uint64),
+                ("scoped", ctypes.c_uint64)]
+
+
+class _PathBeneathAttr(ctypes.Structure):
+    _pack_ = 1
+    _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+
+
+def landlock_abi() -> int:
+    """The kernel's Landlock ABI version, or 0 when Landlock is unavailable."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    version = libc.syscall(_SYS_CREATE, None, ctypes.c_size_t(0), ctypes.c_uint32(1))
+    return max(version, 0)
+
+
+def landlock_restrict(read_paths: list[str], write_paths: list[str],
+                      read_write_files: list[str]) -> str | None:
+    """Confine this process (and what it starts) to the given paths, no TCP, no outside signals.
+
+    Returns why it could not, or None on success. Irreversible.
+    """
+    abi = landlock_abi()
+    if abi < 1:
+        return "the kernel has no Landlock"
+    libc = ctypes.CDLL(None, use_errno=True)
+    fs_all = (1 << 13) - 1
+    if abi >= 2:
+        fs_all |= 1 << 13  # refer
+    if abi >= 3:
+        fs_all |= 1 << 14  # truncate
+    if abi >= 5:
+        fs_all |= 1 << 15  # ioctl on devices
+    attr = _RulesetAttr(fs_all, 0b11 if abi >= 4 else 0, 0b11 if abi >= 6 else 0)
+    size = ctypes.sizeof(_RulesetAttr) if abi >= 6 else (16 if abi >= 4 else 8)
+    ruleset = libc.syscall(_SYS_CREATE, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0))
+    if ruleset < 0:
+        return f"landlock_create_ruleset failed: {os.strerror(ctypes.get_errno())}"
+    try:
+        rules = ([(p, _FS_READ) for p in read_paths] + [(p, fs_all) for p in write_paths]
+                 + [(p, _FS_FILE_RIGHTS & fs_all) for p in read_write_files])
+        for path, access in rules:
+            try:
+                fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+            except OSError:
+                continue
+            try:
+                if not os.path.isdir(path):
+                    access &= _FS_FILE_RIGHTS
+                rule = _PathBeneathAttr(access, fd)
+                if libc.syscall(_SYS_ADD_RULE, ruleset, 1, ctypes.byref(rule), 0) != 0:
+                    return f"landlock_add_rule({path}) failed: {os.strerror(ctypes.get_errno())}"
+            finally:
+                os.close(fd)
+        if libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+            return "prctl(NO_NEW_PRIVS) failed"
+        if libc.syscall(_SYS_RESTRICT, ruleset, 0) != 0:
+            return f"landlock_restrict_self failed: {os.strerror(ctypes.get_errno())}"
+    finally:
+        os.close(ruleset)
+    return None
+
+
+# --- rlimits and uid ---------------------------------------------------------------------------
+
+def apply_rlimits(limits: Limits) -> None:
+    """Per-process limits of a worker (inherited by what it starts)."""
+    cpu = int(limits.worker_cpu_seconds)
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limits.output_bytes, limits.output_bytes))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+
+
+def can_drop_uid(read_paths: list[str]) -> str | None:
+    """Why setuid(nobody) would break the worker, or None when it is safe (root, and every
+    folder the worker reads is reachable by others)."""
+    if os.geteuid() != 0:
+        return "not running as root"
+    for path in read_paths:
+        for folder in [Path(path), *Path(path).parents]:
+            if folder.exists() and not os.stat(folder).st_mode & 0o001:
+                return f"{folder} is not reachable by other users"
+    return None
+
+
+def drop_uid() -> None:
+    os.setgroups([])
+    os.setgid(NOBODY)
+    os.setuid(NOBODY)

@@ -1,0 +1,130 @@
+"""An assignment's test suite, collected once by pytest and run against any submission.
+
+    suite = collect(reference_folder, published_folder)      # public + hidden tests
+    outcomes = suite.run(student, reference_modules)           # list[TestOutcome]
+
+Collection uses pytest itself (so parametrize, marks and ids behave as in a student's run); the
+test functions are then called directly with the ``student`` / ``reference`` fixtures, once per
+submission, without a pytest session per student.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import inspect
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from grader import feedback, results
+from grader.assignment import Assignment, load
+
+FIXTURES = ("student", "reference")
+
+
+class CollectionError(RuntimeError):
+    """The assignment's tests could not be collected; the message holds pytest's report."""
+
+
+@dataclass(frozen=True)
+class CollectedTest:
+    definition: results.TestDefinition
+    function: Callable[..., Any]
+    params: dict  # parametrize values
+    reproduce: str  # how a student reruns it locally ("" for hidden tests)
+
+
+@dataclass(frozen=True)
+class Suite:
+    assignment: Assignment
+    tests: tuple[CollectedTest, ...]
+    fingerprint: str  # changes whenever the reference, the tests or the assignment change
+
+    def run(self, student, reference, on_test: Callable[[results.TestOutcome], None] = None
+            ) -> list[results.TestOutcome]:
+        """Every test against ``student``; an exercise that hit a forbidden call skips the rest
+        of its tests (it scores 0 whatever they say)."""
+        outcomes, forbidden = [], set()
+        for test in self.tests:
+            exercise = test.definition.exercise
+            if exercise in forbidden:
+                outcome = results.TestOutcome(test.definition, results.FORBIDDEN,
+                                              f"[{exercise}] not run: the exercise already used a "
+                                              "forbidden built-in")
+            else:
+                outcome = run_test(test, student, reference)
+                if outcome.status == results.FORBIDDEN:
+                    forbidden.add(exercise)
+            outcomes.append(outcome)
+            if on_test is not None:
+                on_test(outcome)
+        return outcomes
+
+
+def run_test(test: CollectedTest, student, reference) -> results.TestOutcome:
+    fixtures = {"student": student, "reference": reference}
+    wanted = inspect.signature(test.function).parameters
+    kwargs = {**{k: v for k, v in fixtures.items() if k in wanted}, **test.params}
+    try:
+        test.function(**kwargs)
+    except Exception as exc:  # noqa: BLE001 - every failure of a test is that test's outcome
+        return results.TestOutcome(test.definition, feedback.status_of(exc),
+                                   feedback.failure_message(exc, test.definition, test.reproduce))
+    return results.TestOutcome(test.definition, results.PASSED)
+
+
+def collect(reference: Path, published: Path) -> Suite:
+    """Collect the public tests of ``published`` and the hidden tests of ``reference``."""
+    import pytest
+
+    from grader import pytest_plugin
+
+    assignment = load(reference)
+    folders = [published / assignment.public_tests, reference / assignment.hidden_tests]
+    files = sorted({*Path(folders[0]).glob("test_*.py"), *Path(folders[1]).glob("test_hidden_*.py")})
+    if not files:
+        raise CollectionError(f"no test files in {folders[0]} or {folders[1]}")
+
+    class Collector:
+        items: list = []
+
+        def pytest_collection_modifyitems(self, items):
+            Collector.items = list(items)
+
+    collector, report = Collector(), io.StringIO()
+    with contextlib.redirect_stdout(report), contextlib.redirect_stderr(report):
+        code = pytest.main(["--collect-only", "-q", "-p", "no:cacheprovider", "-o", "addopts=",
+                            "--rootdir", str(reference.parent.parent), *map(str, files)],
+                           plugins=[collector])
+    if code not in (0, pytest.ExitCode.NO_TESTS_COLLECTED) or not collector.items:
+        raise CollectionError(f"collecting the tests of assignment {assignment.id} failed:\n"
+                              f"{report.getvalue()[-3000:]}")
+    tests = []
+    for item in collector.items:
+        definition = pytest_plugin.definition(item)
+        if definition is None:
+            raise CollectionError(f"{item.nodeid} has no @pytest.mark.exercise(...) mark")
+        assignment.exercise(definition.exercise)  # an unknown id fails here, loudly
+        params = dict(getattr(getattr(item, "callspec", None), "params", {}))
+        unknown = set(inspect.signature(item.function).parameters) - set(FIXTURES) - set(params)
+        if unknown:
+            raise CollectionError(f"{item.nodeid} asks for fixtures {sorted(unknown)}; tests may "
+                                  f"use only {FIXTURES} and parametrize")
+        reproduce = "" if definition.hidden else f'pytest "{_public_path(item, published)}"'
+        tests.append(CollectedTest(definition, item.function, params, reproduce))
+    return Suite(assignment, tuple(tests), _fingerprint([reference, published]))
+
+
+def _public_path(item, published: Path) -> str:
+    return f"assignments/{published.name}/{item.path.name}::{item.name}"
+
+
+def _fingerprint(folders: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for folder in folders:
+        for path in sorted(folder.glob("*")):
+            if path.is_file() and path.suffix in (".py", ".toml"):
+                digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]

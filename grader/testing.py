@@ -1,0 +1,108 @@
+"""What assignment test files import: the exercise marker, input strategies and comparisons.
+
+    import pytest
+    from grader.testing import close, given, st, tensors
+
+    @pytest.mark.exercise("sdpa", weight=2)
+    @given(q=tensors((2, 3)))
+    def test_something(student, q):
+        \"\"\"One line: the property, as the student will read it.\"\"\"
+        close(student.attention.f(q), expected, what="output")
+
+Tests receive the submission as the ``student`` fixture (and hidden tests the ``reference``
+fixture); the same test runs in a student's ``pytest`` and in batch grading.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Any
+
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+PROFILE = "grader"
+
+__all__ = ["Close", "close", "given", "load_hypothesis_profile", "settings", "st", "tensors"]
+
+
+def load_hypothesis_profile(max_examples: int = 20) -> None:
+    """Deterministic examples, no deadline, no example database: the same run everywhere."""
+    settings.register_profile(
+        PROFILE, derandomize=True, deadline=None, database=None, max_examples=max_examples,
+        phases=[Phase.explicit, Phase.generate, Phase.shrink],
+        suppress_health_check=list(HealthCheck), print_blob=False)
+    settings.load_profile(PROFILE)
+
+
+def tensors(shape, dtype=None, *, low: float = -3.0, high: float = 3.0, integer_valued: bool = False):
+    """Strategy for a tensor of ``shape`` (a tuple or a strategy of tuples) with bounded values.
+
+    ``integer_valued`` draws whole numbers in [low, high] (so ties are common); otherwise floats
+    of float32 precision. Example: ``tensors((2, 3), torch.float64)``. A shrunk example prints
+    as the tensor itself.
+    """
+    shapes = shape if isinstance(shape, st.SearchStrategy) else st.just(tuple(shape))
+    return _tensors(shapes, dtype, low, high, integer_valued)
+
+
+@st.composite
+def _tensors(draw, shapes, dtype, low, high, integer_valued):
+    import torch
+
+    shape = draw(shapes)
+    n = math.prod(shape)
+    element = (st.integers(int(math.ceil(low)), int(math.floor(high))).map(float)
+               if integer_valued else
+               st.floats(low, high, allow_nan=False, allow_infinity=False, width=32))
+    values = draw(st.lists(element, min_size=n, max_size=n))
+    return torch.tensor(values, dtype=dtype or torch.float32).reshape(shape)
+
+
+@dataclass(frozen=True)
+class Close:
+    """A comparison: ``got`` must be a tensor of ``expected``'s shape and dtype, and close to it.
+
+    Tolerances default to ``torch.testing.assert_close``'s for the dtype, multiplied by
+    ``factor`` (for long reductions), and ``atol`` grows with the size of the values compared
+    (``magnitude``: absolute errors scale with what is being rounded).
+    """
+
+    factor: float = 1.0  # multiplies the dtype's default rtol and atol
+    magnitude: bool = False  # scale atol by max(1, max |expected|)
+    check_dtype: bool = True  # the dtype of got must equal expected's
+
+    def scaled(self, factor: float) -> "Close":
+        return replace(self, factor=self.factor * factor)
+
+    def __call__(self, got: Any, expected: Any, what: str = "output") -> None:
+        import torch
+
+        if not isinstance(got, torch.Tensor):
+            raise AssertionError(f"{what}: expected a tensor, got {type(got).__name__} {got!r:.80}")
+        expected = torch.as_tensor(expected)
+        rtol, atol = _default_tolerances(expected.dtype)
+        scale = 1.0
+        if self.magnitude and expected.numel() and expected.is_floating_point():
+            scale = max(1.0, float(expected.abs().max()))
+        torch.testing.assert_close(
+            got, expected, rtol=rtol * self.factor, atol=atol * self.factor * scale,
+            check_dtype=self.check_dtype, check_device=False,
+            msg=lambda m: f"{what}: {m}\nexpected:\n{_short(expected)}\ngot:\n{_short(got)}")
+
+
+close = Close()
+
+
+def _default_tolerances(dtype) -> tuple[float, float]:
+    import torch
+
+    table = {torch.float16: (1e-3, 1e-5), torch.bfloat16: (1.6e-2, 1e-5),
+             torch.float32: (1.3e-6, 1e-5), torch.float64: (1e-7, 1e-7)}
+    return table.get(dtype, (0.0, 0.0))
+
+
+def _short(tensor, limit: int = 400) -> str:
+    text = repr(tensor)
+    return text if len(text) <= limit else text[:limit] + " ..."

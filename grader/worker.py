@@ -1,0 +1,235 @@
+"""The worker program: ``python -I -m grader.worker`` (started by :mod:`grader.pool`, never imported
+by the grading process).
+
+It starts as a *template*: imports torch, NumPy and matplotlib once, then waits on its control
+socket. For every submission the grader sends ``{"op": "spawn", ...}`` with one end of a
+fresh socket pair attached; the template forks a child that confines itself (rlimits, Landlock,
+uid), loads nothing until asked, and answers requests on that socket with a
+:class:`grader.executor.Executor`. Forking costs milliseconds where a fresh interpreter with torch
+costs seconds; the template never runs submission code itself. Its control socket's fd number is
+its only argument.
+
+Control messages (wire-encoded, framed):
+
+    {"op": "spawn", "folder", "scratch", "forbidden": [...], "limits": {...}, "read": [...]}
+        + an fd                                  -> {"pid": int} | {"error": str}
+    {"op": "release", "pid": int}                -> {"ok": True}  (kills the child's processes)
+"""
+
+from __future__ import annotations
+
+import array
+import ctypes
+import os
+import signal
+import socket
+import sys
+
+from grader import sandbox, wire
+
+_PR_SET_PDEATHSIG, _PR_SET_CHILD_SUBREAPER = 1, 36
+
+
+def main() -> None:
+    control = socket.socket(fileno=int(sys.argv[1]))
+    settings = _receive(control)
+    isolation = sandbox.Isolation()
+    _prepare_template(settings, isolation)
+    _send(control, {"ready": True, "reached": isolation.reached, "missing": isolation.missing})
+    live: set[int] = set()
+    while True:
+        try:
+            message, fds = _receive_with_fds(control)
+        except (EOFError, OSError, wire.WireError):
+            _kill_all(live)
+            os._exit(0)
+        _reap(live)
+        if message.get("op") == "spawn" and fds:
+            pid = os.fork()
+            if pid == 0:
+                control.close()
+                _child(message, fds[0], settings)
+            os.close(fds[0])
+            live.add(pid)
+            _send(control, {"pid": pid})
+        elif message.get("op") == "release":
+            _release(message.get("pid"), live)
+            _send(control, {"ok": True})
+        else:
+            _send(control, {"error": "unknown control message"})
+
+
+def _prepare_template(settings: dict, isolation: sandbox.Isolation) -> None:
+    layers = settings["layers"]
+    if settings.get("in_bwrap"):
+        isolation.reached.append("bwrap")
+    if "namespaces" in layers and not settings.get("in_bwrap"):
+        why = sandbox.unshare_network()
+        isolation.reached.append("namespaces") if why is None else isolation.missing.update(namespaces=why)
+    os.environ["MPLBACKEND"] = "Agg"
+    import matplotlib.pyplot  # loaded once here so that children fork it ready
+    import numpy  # noqa: F401
+    import torch
+
+    torch.set_num_threads(1)
+    _warm_up(torch, matplotlib.pyplot)
+
+    ctypes.CDLL(None).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    if "landlock" in layers:
+        abi = sandbox.landlock_abi()
+        isolation.reached.append(f"landlock(abi {abi})") if abi else isolation.missing.update(
+            landlock="the kernel has no Landlock")
+    if "uid" in layers:
+        if settings.get("in_bwrap") and settings.get("bwrap_uid"):
+            isolation.reached.append("uid")
+        else:
+            why = sandbox.can_drop_uid(settings["read"])
+            isolation.reached.append("uid") if why is None else isolation.missing.update(uid=why)
+
+
+def _warm_up(torch, pyplot) -> None:
+    """Run once what every child would otherwise load lazily (autograd, a traced call, a plot)."""
+    from grader.executor import Executor, _forbidden_tracer
+
+    x = torch.ones(2, 2, dtype=torch.float64, requires_grad=True)
+    with _forbidden_tracer(("warm-up",), []):
+        y = (x @ x).softmax(-1)
+        torch.autograd.grad(y, x, torch.ones_like(y))  # explicit grad_outputs import sympy
+    figure, ax = pyplot.subplots()
+    figure.colorbar(ax.imshow([[0.0, 1.0]]), ax=ax)
+    pyplot.close(figure)
+    del Executor
+
+
+def _child(message: dict, fd: int, settings: dict) -> None:
+    """The forked worker of one submission: confine, then serve requests until EOF."""
+    try:
+        os.setsid()
+        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        scratch = message["scratch"]
+        out = os.open(os.path.join(scratch, "output.txt"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.dup2(out, 1)
+        os.dup2(out, 2)
+        os.close(out)
+        os.chdir(scratch)
+        os.environ.update(HOME=scratch, TMPDIR=scratch, MPLCONFIGDIR=scratch)
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a full output file fails writes, no kill
+        limits = sandbox.Limits.from_mapping(message["limits"])
+        sandbox.apply_rlimits(limits)
+        if "uid" in limits.layers and not settings.get("in_bwrap") and \
+                sandbox.can_drop_uid(settings["read"]) is None:
+            sandbox.drop_uid()
+        if "landlock" in limits.layers and sandbox.landlock_abi():
+            read = [*settings["read"], message["folder"], f"/proc/{os.getpid()}"]
+            why = sandbox.landlock_restrict(read, [scratch], ["/dev/null", "/dev/zero",
+                                                              "/dev/urandom", "/dev/random"])
+            if why:
+                raise RuntimeError(why)
+        from grader.executor import Executor
+
+        executor = Executor(message["folder"], tuple(message.get("forbidden", ())))
+        channel = socket.socket(fileno=fd)
+        _serve(channel, executor)
+    except BaseException:  # noqa: BLE001 - a child never returns into the template's loop
+        os._exit(70)
+    os._exit(0)
+
+
+def _serve(channel: socket.socket, executor) -> None:
+    reader = channel.makefile("rb")
+
+    def read_exact(n: int) -> bytes:
+        data = reader.read(n)
+        if data is None or len(data) < n:
+            raise EOFError
+        return data
+
+    while True:
+        try:
+            request = wire.decode(wire.read_frame(read_exact))
+        except EOFError:
+            return
+        channel.sendall(wire.frame(executor.encode_reply(executor.handle(request))))
+
+
+def _release(pid, live: set[int]) -> None:
+    if isinstance(pid, int) and pid in live:
+        for kill in (os.killpg, os.kill):
+            try:
+                kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        live.discard(pid)
+    _reap(live)
+    _kill_orphans(live)
+
+
+def _kill_orphans(live: set[int]) -> None:
+    """Kill every child of the template that is not a live worker: processes a worker left
+    behind become the template's children (it is their subreaper)."""
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) not in live and int(entry) != os.getpid():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    ppid = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            if ppid == os.getpid():
+                try:
+                    os.kill(int(entry), signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+    _reap(live)
+
+
+def _reap(live: set[int]) -> None:
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        live.discard(pid)
+
+
+def _kill_all(live: set[int]) -> None:
+    for pid in list(live):
+        _release(pid, live)
+
+
+# --- control socket ----------------------------------------------------------------------------
+
+def _send(control: socket.socket, message: dict) -> None:
+    control.sendall(wire.frame(wire.encode(message)))
+
+
+def _receive(control: socket.socket) -> dict:
+    return _receive_with_fds(control)[0]
+
+
+def _receive_with_fds(control: socket.socket) -> tuple[dict, list[int]]:
+    header, fds = _recv_exact(control, 4)
+    size = int.from_bytes(header, "big")
+    body, more = _recv_exact(control, size)
+    message = wire.decode(body)
+    if not isinstance(message, dict):
+        raise wire.WireError("control message is not a dict")
+    return message, fds + more
+
+
+def _recv_exact(control: socket.socket, n: int) -> tuple[bytes, list[int]]:
+    data, fds = b"", []
+    while len(data) < n:
+        chunk, ancillary, _, _ = control.recvmsg(n - len(data), socket.CMSG_SPACE(4 * 4))
+        if not chunk:
+            raise EOFError
+        for level, kind, payload in ancillary:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                fds.extend(array.array("i", payload[: len(payload) - len(payload) % 4]))
+        data += chunk
+    return data, fds
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""Variant submissions: the reference with a few top-level definitions replaced.
+
+A variant is one file ``tests/variants/<name>.py``::
+
+    \"\"\"Softmax over the query dimension instead of the keys.\"\"\"
+    VARIANT = {"module": "attention", "breaks": ["sdpa"], "misconception": "sdpa.softmax_wrong_dim"}
+
+    def scaled_dot_product_attention(query, key, value, mask=None, scale=None):
+        ...
+
+``breaks`` lists the exercises it must lose points in (empty for a correct variant written
+differently); ``misconception`` (optional) the catalogue id it exhibits. :func:`build` writes a
+submission folder: the reference's student modules, with every top-level function or class the
+variant defines replaced in ``module`` (definitions the module lacks are appended).
+"""
+
+from __future__ import annotations
+
+import ast
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).parent
+REFERENCE = HERE.parent.parent / "reference" / "01"
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    path: Path
+    module: str
+    breaks: tuple[str, ...]
+    misconception: str | None
+
+
+def all_variants() -> list[Variant]:
+    return [load(p) for p in sorted(HERE.glob("*.py")) if p.name != "__init__.py"]
+
+
+def load(path: Path) -> Variant:
+    tree = ast.parse(path.read_text())
+    spec = next(ast.literal_eval(n.value) for n in tree.body
+                if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "VARIANT")
+    return Variant(path.stem, path, spec["module"], tuple(spec["breaks"]), spec.get("misconception"))
+
+
+def build(variant: Variant, out: Path, reference: Path = REFERENCE) -> Path:
+    """Write the variant's submission folder at ``out`` and return it."""
+    out.mkdir(parents=True, exist_ok=True)
+    for source in reference.glob("*.py"):
+        if not source.name.startswith("test_"):
+            shutil.copy(source, out / source.name)
+    target = out / f"{variant.module}.py"
+    target.write_text(splice(target.read_text(), variant.path.read_text()))
+    return out
+
+
+def splice(module_source: str, variant_source: str) -> str:
+    """``module_source`` with its top-level defs replaced by the same-named ones of the variant."""
+    variant_tree = ast.parse(variant_source)
+    variant_lines = variant_source.splitlines(keepends=True)
+    replacements = {node.name: "".join(variant_lines[_first_line(node) - 1: node.end_lineno])
+                    for node in variant_tree.body
+                    if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+    lines = module_source.splitlines(keepends=True)
+    for node in sorted(ast.parse(module_source).body, key=lambda n: -n.lineno):
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name in replacements:
+            lines[_first_line(node) - 1: node.end_lineno] = [replacements.pop(node.name)]
+    extra = "".join("\n\n" + text for text in replacements.values())
+    imports = "".join(ast.get_source_segment(variant_source, n) + "\n" for n in variant_tree.body
+                      if isinstance(n, (ast.Import, ast.ImportFrom)))
+    return imports + "".join(lines) + extra
+
+
+def _first_line(node: ast.AST) -> int:
+    return min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
