@@ -94,8 +94,8 @@ def _enclosing_function(tree: ast.Module, lineno: int) -> ast.AST | None:
     """The innermost function whose body holds line ``lineno`` (1-based), or None."""
     found = None
     for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
-            if node.body[0].lineno <= lineno <= node.end_lineno:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            if node.lineno < lineno <= node.end_lineno:
                 if found is None or node.lineno > found.lineno:
                     found = node
     return found

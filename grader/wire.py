@@ -145,9 +145,8 @@ def _tensor_to_json(tensor) -> list:
     dtype = str(tensor.dtype).removeprefix("torch.")
     if dtype not in _DTYPES:
         raise WireError(f"tensor dtype {dtype} cannot cross the channel")
-    raw = tensor.view(torch.uint8) if tensor.dtype != torch.bool else tensor.to(torch.uint8)
-    if tensor.dim() == 0:
-        raw = raw.reshape(-1)
+    flat = tensor.reshape(-1)
+    raw = flat.to(torch.uint8) if tensor.dtype == torch.bool else flat.view(torch.uint8)
     data = raw.numpy().tobytes() if tensor.numel() else b""
     return [dtype, list(tensor.shape), base64.b64encode(data).decode()]
 

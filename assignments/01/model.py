@@ -13,14 +13,12 @@ same fields will do), so that you can compare your formulas with what PyTorch co
         model = TransformerLM(cfg)
     sum(p.numel() for p in model.parameters()) == model_params(cfg)   # tied weights count once
 
-Attention is written out with matmul and softmax (the same computation as your
-`scaled_dot_product_attention`), so this file does not depend on your solutions.
+The model is a parameter skeleton: it holds exactly the parameters of the architecture, with
+their names and shapes, and has no forward pass (running attention is what you write in
+attention.py; this file does not depend on your solutions).
 """
 
-import math
-
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 NORMS = ("layernorm", "rmsnorm")
@@ -37,7 +35,7 @@ def make_norm(dim: int, kind: str) -> nn.Module:
 
 
 class CausalSelfAttention(nn.Module):
-    """Multi-head causal self-attention: q, k, v and out projections, each d_model -> d_model."""
+    """Multi-head self-attention's parameters: q, k, v and out projections, each d_model -> d_model."""
 
     def __init__(self, d_model: int, n_heads: int, bias: bool = True) -> None:
         super().__init__()
@@ -49,22 +47,8 @@ class CausalSelfAttention(nn.Module):
         self.v_proj = nn.Linear(d_model, d_model, bias=bias)
         self.out_proj = nn.Linear(d_model, d_model, bias=bias)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        B, T, C = x.shape
-        hs = C // self.n_heads
-        q = self.q_proj(x).view(B, T, self.n_heads, hs).transpose(1, 2)  # (B, nh, T, hs)
-        k = self.k_proj(x).view(B, T, self.n_heads, hs).transpose(1, 2)  # (B, nh, T, hs)
-        v = self.v_proj(x).view(B, T, self.n_heads, hs).transpose(1, 2)  # (B, nh, T, hs)
-        scores = (q @ k.transpose(-2, -1)) / math.sqrt(hs)  # (B, nh, T, T)
-        causal = torch.ones(T, T, dtype=torch.bool, device=x.device).tril()  # (T, T), True: may attend
-        scores = scores.masked_fill(~causal, float("-inf"))  # (B, nh, T, T)
-        weights = scores.softmax(dim=-1)  # (B, nh, T, T)
-        y = (weights @ v).transpose(1, 2).reshape(B, T, C)  # (B, T, C)
-        return self.out_proj(y)  # (B, T, C)
-
-
 class FeedForward(nn.Module):
-    """The FFN: "mlp" is down(gelu(up(x))); "swiglu" is down(silu(gate(x)) * up(x))."""
+    """The FFN's parameters: "mlp" has up and down; "swiglu" has gate, up and down."""
 
     def __init__(self, d_model: int, d_ff: int, kind: str = "mlp", bias: bool = True) -> None:
         super().__init__()
@@ -74,14 +58,8 @@ class FeedForward(nn.Module):
         self.up = nn.Linear(d_model, d_ff, bias=bias)
         self.down = nn.Linear(d_ff, d_model, bias=bias)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.up(x)  # (B, T, d_ff)
-        h = F.gelu(h) if self.gate is None else F.silu(self.gate(x)) * h  # (B, T, d_ff)
-        return self.down(h)  # (B, T, C)
-
-
 class Block(nn.Module):
-    """One pre-norm decoder block: x + attn(norm(x)), then x + ffn(norm(x))."""
+    """One pre-norm decoder block's parameters: norm, attention, norm, FFN."""
 
     def __init__(self, cfg) -> None:
         super().__init__()
@@ -89,12 +67,6 @@ class Block(nn.Module):
         self.attn = CausalSelfAttention(cfg.d_model, cfg.n_heads, cfg.bias)
         self.ffn_norm = make_norm(cfg.d_model, cfg.norm)
         self.ffn = FeedForward(cfg.d_model, cfg.d_ff, cfg.ffn, cfg.bias)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.attn(self.attn_norm(x))  # (B, T, C)
-        x = x + self.ffn(self.ffn_norm(x))  # (B, T, C)
-        return x
-
 
 class TransformerLM(nn.Module):
     """A decoder-only Transformer language model built from a `TransformerConfig`.
@@ -106,10 +78,6 @@ class TransformerLM(nn.Module):
 
     `cfg` is any object with the fields of `parameters.TransformerConfig`. An unknown cfg.norm or
     cfg.ffn, or a d_model that n_heads does not divide, raises ValueError.
-
-    forward(ids): ids is a (B, T) long tensor of token ids (T <= max_seq_len when there is a
-    position table); returns the logits, a (B, T, vocab_size) float tensor. Position t only sees
-    positions 0..t.
     """
 
     def __init__(self, cfg) -> None:
@@ -125,15 +93,3 @@ class TransformerLM(nn.Module):
         self.norm = make_norm(cfg.d_model, cfg.norm)
         self.lm_head = None if cfg.tie_embeddings else nn.Linear(cfg.d_model, cfg.vocab_size, bias=False)
 
-    def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        B, T = ids.shape
-        x = self.tok_emb(ids)  # (B, T, C)
-        if self.pos_emb is not None:
-            if T > self.pos_emb.num_embeddings:
-                raise ValueError(f"sequence length {T} is longer than max_seq_len={self.pos_emb.num_embeddings}")
-            x = x + self.pos_emb(torch.arange(T, device=ids.device))  # (B, T, C) + (T, C)
-        for block in self.blocks:
-            x = block(x)  # (B, T, C)
-        x = self.norm(x)  # (B, T, C)
-        head = self.tok_emb.weight if self.lm_head is None else self.lm_head.weight  # (vocab, C)
-        return F.linear(x, head)  # (B, T, vocab)

@@ -32,16 +32,16 @@ class TransformerConfig:
 
 
 ### BEGIN SOLUTION
-NORMS = ("layernorm", "rmsnorm")
-FFNS = ("mlp", "swiglu")
+_NORM_KINDS = ("layernorm", "rmsnorm")
+_FFN_KINDS = ("mlp", "swiglu")
 
 
 def _check_config(cfg: TransformerConfig) -> None:
     """Raise ValueError when cfg.norm or cfg.ffn is not a known kind."""
-    if cfg.norm not in NORMS:
-        raise ValueError(f"cfg.norm={cfg.norm!r} is not a known norm; use one of {NORMS}")
-    if cfg.ffn not in FFNS:
-        raise ValueError(f"cfg.ffn={cfg.ffn!r} is not a known FFN; use one of {FFNS}")
+    if cfg.norm not in _NORM_KINDS:
+        raise ValueError(f"cfg.norm={cfg.norm!r} is not a known norm; use one of {_NORM_KINDS}")
+    if cfg.ffn not in _FFN_KINDS:
+        raise ValueError(f"cfg.ffn={cfg.ffn!r} is not a known FFN; use one of {_FFN_KINDS}")
 
 
 ### END SOLUTION
@@ -83,7 +83,7 @@ def norm_params(dim: int, kind: str) -> int:
         return int(2 * dim)
     if kind == "rmsnorm":
         return int(dim)
-    raise ValueError(f"norm kind {kind!r} is not known; use one of {NORMS}")
+    raise ValueError(f"norm kind {kind!r} is not known; use one of {_NORM_KINDS}")
     ### END SOLUTION
 
 
