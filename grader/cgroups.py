@@ -68,7 +68,9 @@ class WorkerCgroup:
             events = _read(self.dirs["unified"] / "memory.events")
             return any(line.split()[0] in ("oom", "oom_kill", "max") and line.split()[1] != "0"
                        for line in events.splitlines() if len(line.split()) == 2)
-        return _read(self.dirs["memory"] / "memory.failcnt").strip() not in ("", "0")
+        control = _read(self.dirs["memory"] / "memory.oom_control").split()
+        killed = control[control.index("oom_kill") + 1] != "0" if "oom_kill" in control else False
+        return killed or _read(self.dirs["memory"] / "memory.failcnt").strip() not in ("", "0")
 
     def kill_all(self) -> None:
         """SIGKILL every process in the group until it is empty (forks racing the kill included)."""

@@ -23,6 +23,7 @@ submission folder.
 
 from __future__ import annotations
 
+import errno
 import importlib.util
 import sys
 import traceback
@@ -67,6 +68,9 @@ class Executor:
         except BaseException as exc:  # noqa: BLE001 - everything the submission raises is its result
             if isinstance(exc, KeyboardInterrupt):
                 raise
+            if isinstance(exc, OSError) and exc.errno == errno.EFBIG:
+                return self._error("OutputLimitExceeded", "output limit reached: the code printed or "
+                                   "wrote more than the grader keeps", self._student_traceback(exc), hits)
             return self._error(type(exc).__name__, _safe_str(exc), self._student_traceback(exc), hits)
 
     def encode_reply(self, reply: dict) -> bytes:

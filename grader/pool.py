@@ -86,7 +86,7 @@ class Template:
         self._control = ours
         self._control.settimeout(180)
         settings = {"layers": list(self.limits.layers), "in_bwrap": in_bwrap,
-                    "bwrap_uid": "uid" in self.limits.layers, "read": self.read_paths + visible}
+                    "bwrap_uid": "uid" in self.limits.layers, "read": self.read_paths}
         try:
             self._send({**settings})
             ready = self._receive()
@@ -96,6 +96,7 @@ class Template:
                                 f"{self._log_tail()}") from None
         self.isolation.reached += [x for x in ready.get("reached", []) if x not in self.isolation.reached]
         self.isolation.missing.update(ready.get("missing", {}))
+        self.template_pid = int(ready.get("pid", self._process.pid))  # bwrap's child, when wrapped
 
     # --- children ----------------------------------------------------------------------------
 
@@ -117,7 +118,7 @@ class Template:
         self._count += 1
         group = None
         if self._cgroup is not None:
-            template_rss = _rss_bytes(self._process.pid)
+            template_rss = _rss_bytes(self.template_pid)
             group = self._cgroup.worker(f"w{self._count}", template_rss + self.limits.memory_mb * 2**20,
                                         self.limits.processes)
             group.add(reply["pid"])
@@ -246,7 +247,7 @@ class Worker:
             return _error("TimeLimitExceeded", f"CPU time limit exceeded in {label} "
                           f"(more than {limits.call_cpu_seconds:g} s of CPU)")
         if self.group is None and _rss_bytes(self.pid) > (
-                _rss_bytes(self.template._process.pid) + limits.memory_mb * 2**20):
+                _rss_bytes(self.template.template_pid) + limits.memory_mb * 2**20):
             return _error("MemoryLimitExceeded", f"memory limit exceeded in {label} "
                           f"(more than {limits.memory_mb} MiB)")
         if not _alive(self.pid):

@@ -35,7 +35,8 @@ def main() -> None:
     settings = _receive(control)
     isolation = sandbox.Isolation()
     _prepare_template(settings, isolation)
-    _send(control, {"ready": True, "reached": isolation.reached, "missing": isolation.missing})
+    _send(control, {"ready": True, "pid": os.getpid(), "reached": isolation.reached,
+                    "missing": isolation.missing})
     live: set[int] = set()
     while True:
         try:

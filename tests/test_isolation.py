@@ -1,0 +1,291 @@
+"""Every isolation layer, alone and together, against a probe submission that tries what attackers try.
+
+Each layer is exercised on its own (so a test fails if that layer silently stops working) and
+all of them together (the default). The probe reports what it could do instead of crashing, so
+the assertions read as "this was denied".
+"""
+
+import os
+import socket
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from grader import sandbox
+from grader.pool import Template
+from grader.proxy import Submission, SubmissionError
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = ROOT / "reference" / "01" / "attention.py"
+
+PROBE = textwrap.dedent('''
+    import os, signal, socket, sys, time
+
+    def read(path):
+        try:
+            with open(path, "rb") as handle:
+                return "READ " + str(len(handle.read()))
+        except OSError as exc:
+            return "DENIED " + type(exc).__name__
+
+    def write(path):
+        try:
+            with open(path, "w") as handle:
+                handle.write("owned")
+            return "WROTE"
+        except OSError as exc:
+            return "DENIED " + type(exc).__name__
+
+    def connect(port):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=2).close()
+            return "CONNECTED"
+        except OSError as exc:
+            return "DENIED " + type(exc).__name__
+
+    def kill(pid):
+        try:
+            os.kill(pid, signal.SIGKILL)
+            return "KILLED"
+        except OSError as exc:
+            return "DENIED " + type(exc).__name__
+
+    def identity():
+        return {"uid": os.getuid(), "env": dict(os.environ), "cwd": os.getcwd()}
+
+    def allocate(mb):
+        block = bytearray(mb * 2**20)
+        for i in range(0, len(block), 4096):
+            block[i] = 1
+        return len(block)
+
+    def spin():
+        while True:
+            pass
+
+    def sleep(seconds):
+        time.sleep(seconds)
+        return "woke"
+
+    def shout(n):
+        sys.stdout.write("x" * n)
+        sys.stdout.flush()
+        return "done"
+
+    def daemon():
+        pid = os.fork()
+        if pid == 0:
+            os.setsid()
+            if os.fork() == 0:
+                time.sleep(600)
+            os._exit(0)
+        os.waitpid(pid, 0)
+        return "spawned"
+
+    def forks(n):
+        made = 0
+        for _ in range(n):
+            try:
+                if os.fork() == 0:
+                    time.sleep(30)
+                    os._exit(0)
+                made += 1
+            except OSError:
+                break
+        return made
+
+    def leave():
+        os._exit(0)
+''')
+
+LIMITS = dict(call_seconds=6.0, call_cpu_seconds=3.0, memory_mb=300, output_bytes=10_000, processes=16)
+
+
+@pytest.fixture(scope="module")
+def classroom(tmp_path_factory):
+    root = tmp_path_factory.mktemp("class")
+    for name in ("mallory", "alice"):
+        (root / name).mkdir()
+        (root / name / "probe.py").write_text(PROBE)
+    (root / "alice" / "attention.py").write_text("ANSWER = 42\n")
+    os.chmod(root, 0o755)
+    return root
+
+
+@pytest.fixture
+def listener():
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    yield server.getsockname()[1]
+    server.close()
+
+
+def _probe(template, classroom):
+    session = template.session(classroom / "mallory")
+    return session, Submission(session.transport, ("probe",)).probe
+
+
+def _template(classroom, layers):
+    return Template(sandbox.Limits(**LIMITS, layers=layers), visible=(str(classroom),))
+
+
+@pytest.fixture(scope="module")
+def everything(classroom):
+    os.environ["GRADER_TEST_CANARY"] = "do-not-leak"
+    with _template(classroom, sandbox.ALL_LAYERS) as template:
+        yield template
+    del os.environ["GRADER_TEST_CANARY"]
+
+
+def test_all_layers_are_reached_on_this_machine(everything):
+    reached = everything.isolation.reached
+    for layer in ("process", "rlimits", "bwrap", "cgroup", "uid"):
+        assert layer in reached, everything.isolation.summary()
+    assert any(x.startswith("landlock") for x in reached)
+    assert not everything.isolation.missing
+
+
+def test_no_secrets_no_reference_no_other_student(everything, classroom, listener):
+    session, probe = _probe(everything, classroom)
+    try:
+        assert probe.read(str(SECRET)).startswith("DENIED")
+        assert probe.read(str(classroom / "alice" / "attention.py")).startswith("DENIED")
+        assert probe.read(str(classroom / "mallory" / "probe.py")).startswith("READ")
+        assert probe.write(str(classroom / "mallory" / "grades.csv")).startswith("DENIED")
+        assert probe.write("/tmp/results.json").startswith("DENIED") or not Path("/tmp/results.json").exists()
+        assert probe.write("scratch.txt") == "WROTE"
+        assert probe.connect(listener).startswith("DENIED")
+        seen = probe.identity()
+        assert seen["uid"] == sandbox.NOBODY
+        assert "GRADER_TEST_CANARY" not in seen["env"] and "do-not-leak" not in str(seen["env"])
+    finally:
+        session.close()
+
+
+def test_the_grader_and_template_cannot_be_killed(everything, classroom):
+    session, probe = _probe(everything, classroom)
+    try:
+        assert probe.kill(os.getpid()).startswith("DENIED")
+        assert probe.kill(everything.template_pid).startswith("DENIED")
+        assert probe.sleep(0) == "woke"
+    finally:
+        session.close()
+
+
+def test_time_memory_output_and_crash_fail_one_call_each(everything, classroom):
+    session, probe = _probe(everything, classroom)
+    try:
+        for call, expected in [(probe.spin, "CPU time limit exceeded in probe.spin"),
+                               (lambda: probe.sleep(60), "^TimeLimitExceeded.*time limit exceeded in probe.sleep"),
+                               (lambda: probe.allocate(2000), "memory limit exceeded in probe.allocate"),
+                               (probe.leave, "ended during probe.leave")]:
+            with pytest.raises(SubmissionError, match=expected):
+                call()
+            assert probe.sleep(0) == "woke"  # a fresh worker answers the next call
+        assert probe.shout(1_000) == "done"
+        with pytest.raises(SubmissionError, match="OutputLimitExceeded"):
+            probe.shout(50_000)
+    finally:
+        printed = session.close()
+    assert 1_000 <= len(printed) <= LIMITS["output_bytes"]
+    assert len(session.events) == 4
+
+
+def test_processes_are_bounded_and_none_survive(everything, classroom):
+    session, probe = _probe(everything, classroom)
+    assert probe.daemon() == "spawned"
+    assert probe.forks(64) < LIMITS["processes"]
+    pid = session._worker.pid
+    session.close()
+    time.sleep(0.3)
+    assert not _descendants_alive(pid)
+
+
+def _descendants_alive(pid: int) -> bool:
+    """Whether any process still runs whose session id is the worker's (its setsid'd group)."""
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if stat[0] != "Z" and int(stat[3]) == pid:
+                return True
+    return False
+
+
+# --- each layer alone --------------------------------------------------------------------------
+
+def test_landlock_alone_denies_reading_connecting_and_signalling(classroom, listener):
+    with _template(classroom, ("landlock",)) as template:
+        assert "bwrap" not in template.isolation.reached
+        session, probe = _probe(template, classroom)
+        try:
+            assert probe.read(str(SECRET)).startswith("DENIED")
+            assert probe.read(str(classroom / "alice" / "attention.py")).startswith("DENIED")
+            assert probe.write(str(classroom / "alice" / "attention.py")).startswith("DENIED")
+            assert probe.connect(listener).startswith("DENIED")
+            assert probe.kill(os.getpid()).startswith("DENIED")
+        finally:
+            session.close()
+
+
+def test_bwrap_alone_hides_the_tree_and_the_network(classroom, listener):
+    with _template(classroom, ("bwrap",)) as template:
+        assert "bwrap" in template.isolation.reached and "uid" not in template.isolation.reached
+        session, probe = _probe(template, classroom)
+        try:
+            assert probe.read(str(SECRET)) == "DENIED FileNotFoundError"
+            assert probe.connect(listener).startswith("DENIED")
+            assert probe.identity()["uid"] == 0  # the uid layer is what changes it
+        finally:
+            session.close()
+
+
+def test_bwrap_with_uid_runs_as_nobody(classroom):
+    with _template(classroom, ("bwrap", "uid")) as template:
+        session, probe = _probe(template, classroom)
+        try:
+            assert probe.identity()["uid"] == sandbox.NOBODY
+        finally:
+            session.close()
+
+
+def test_namespaces_alone_cut_the_network(classroom, listener):
+    with _template(classroom, ("namespaces",)) as template:
+        assert "namespaces" in template.isolation.reached
+        session, probe = _probe(template, classroom)
+        try:
+            assert probe.connect(listener).startswith("DENIED")
+            assert probe.read(str(SECRET)).startswith("READ")  # only the network is this layer's
+        finally:
+            session.close()
+
+
+def test_cgroup_alone_limits_memory_and_processes(classroom):
+    with _template(classroom, ("cgroup",)) as template:
+        assert "cgroup" in template.isolation.reached
+        session, probe = _probe(template, classroom)
+        try:
+            with pytest.raises(SubmissionError, match="memory limit exceeded"):
+                probe.allocate(2000)
+            assert probe.forks(64) < LIMITS["processes"]
+        finally:
+            session.close()
+
+
+def test_without_layers_limits_still_hold_and_the_report_says_so(classroom, listener):
+    with _template(classroom, ()) as template:
+        assert template.isolation.reached == ["process", "rlimits"]
+        session, probe = _probe(template, classroom)
+        try:
+            assert probe.connect(listener) == "CONNECTED"  # nothing stops it: the probe works
+            with pytest.raises(SubmissionError, match="memory limit exceeded"):
+                probe.allocate(2000)  # measured from outside when no cgroup holds the worker
+            with pytest.raises(SubmissionError, match="time limit exceeded"):
+                probe.spin()
+        finally:
+            session.close()
