@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from grader.proxy import ForbiddenCall, NotImplementedYet
+from grader.proxy import ForbiddenCall, LimitExceeded, NotImplementedYet
 from grader.results import FAILED, FORBIDDEN, NOT_IMPLEMENTED, TestDefinition
 
 MAX_MESSAGE_CHARS = 3000
@@ -45,7 +45,7 @@ def failure_message(exc: BaseException, test: TestDefinition, reproduce: str = "
 
 
 def _text(exc: BaseException) -> str:
-    if isinstance(exc, ForbiddenCall):
+    if isinstance(exc, (ForbiddenCall, LimitExceeded)):
         return str(exc)
     text = str(exc).strip()
     if isinstance(exc, AssertionError):

@@ -29,6 +29,7 @@ from pathlib import Path
 from grader import cgroups, sandbox, wire
 
 _TICK = 0.05
+MAX_TIMEOUTS = 2  # a function that ran out of time this often in a session is not called again
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -289,13 +290,21 @@ class Session:
         os.chmod(self.scratch, 0o777)
         self.events: list[str] = []  # limits hit and crashes, for the feedback
         self._worker: Worker | None = None
+        self._timeouts: dict[str, int] = {}
 
     def transport(self, request: dict) -> dict:
+        label = _label(request)
+        if self._timeouts.get(label, 0) >= MAX_TIMEOUTS:
+            return _error("TimeLimitExceeded", f"{label} was not called again: it exceeded the time "
+                          f"limit {MAX_TIMEOUTS} times already")
         if self._worker is None or self._worker.pid < 0:
             self._worker = self.template.spawn(self.folder, self.scratch, self.forbidden)
-        reply = self._worker.call(request, _label(request))
+        reply = self._worker.call(request, label)
         if self._worker.pid < 0:
-            self.events.append(reply.get("error", {}).get("message", "the worker stopped"))
+            error = reply.get("error", {})
+            self.events.append(error.get("message", "the worker stopped"))
+            if error.get("type") == "TimeLimitExceeded":
+                self._timeouts[label] = self._timeouts.get(label, 0) + 1
         return reply
 
     def close(self) -> str:

@@ -11,8 +11,8 @@ Tests are written once against :class:`Submission` and run unchanged in a studen
 
 Every value that comes back is plain data decoded afresh (tensors without grad); objects that
 are not plain data come back as :class:`RemoteObject`. A failing call raises
-:class:`SubmissionError`, or one of its two "stop this test now" forms,
-:class:`NotImplementedYet` and :class:`ForbiddenCall`.
+:class:`SubmissionError`, or one of the "stop this test now" errors:
+:class:`NotImplementedYet`, :class:`ForbiddenCall` and :class:`LimitExceeded`.
 """
 
 from __future__ import annotations
@@ -51,6 +51,14 @@ class NotImplementedYet(_StopTest):
 
 class ForbiddenCall(_StopTest):
     """The submission reached a torch function that the exercise must not use."""
+
+
+class LimitExceeded(_StopTest):
+    """The call hit a time, memory or output limit, or its worker crashed: retrying it on other
+    inputs (shrinking) would cost a limit's worth of time per try, so the test stops here."""
+
+
+LIMIT_ERRORS = ("TimeLimitExceeded", "MemoryLimitExceeded", "OutputLimitExceeded", "WorkerCrashed")
 
 
 class _Target:
@@ -152,6 +160,8 @@ def _result(reply: Any, label: str, transport: Transport) -> Any:
         type_name, message = str(error.get("type", "Error")), str(error.get("message", ""))
         if type_name == "NotImplementedError" and "not implemented yet" in message:
             raise NotImplementedYet(message)
+        if type_name in LIMIT_ERRORS:
+            raise LimitExceeded(f"{type_name}: {message}")
         raise SubmissionError(type_name, message, str(error.get("traceback", "")), call=label)
     return _wrap(reply.get("ok"), label, transport)
 

@@ -36,8 +36,8 @@ NOBODY = 65534
 class Limits:
     """What one worker may use. Set per assignment (``[limits]`` in assignment.toml) or on the CLI."""
 
-    call_seconds: float = 10.0  # wall-clock time of one call into the submission
-    call_cpu_seconds: float = 5.0  # CPU time of one call
+    call_seconds: float = 5.0  # wall-clock time of one call into the submission
+    call_cpu_seconds: float = 2.0  # CPU time of one call
     worker_cpu_seconds: int = 120  # CPU time of one worker over all its calls (RLIMIT_CPU)
     memory_mb: int = 2048  # memory of one worker beyond what the worker template holds
     output_bytes: int = 1_000_000  # stdout + stderr kept per worker (and the size of any file)

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from grader import sandbox
-from grader.pool import Template
-from grader.proxy import Submission, SubmissionError
+from grader.pool import MAX_TIMEOUTS, Template
+from grader.proxy import LimitExceeded, Submission
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = ROOT / "reference" / "01" / "attention.py"
@@ -182,16 +182,16 @@ def test_time_memory_output_and_crash_fail_one_call_each(everything, classroom):
                                (lambda: probe.sleep(60), "^TimeLimitExceeded.*time limit exceeded in probe.sleep"),
                                (lambda: probe.allocate(2000), "memory limit exceeded in probe.allocate"),
                                (probe.leave, "ended during probe.leave")]:
-            with pytest.raises(SubmissionError, match=expected):
+            with pytest.raises(LimitExceeded, match=expected):
                 call()
             assert probe.sleep(0) == "woke"  # a fresh worker answers the next call
         assert probe.shout(1_000) == "done"
-        with pytest.raises(SubmissionError, match="OutputLimitExceeded"):
+        with pytest.raises(LimitExceeded, match="OutputLimitExceeded"):
             probe.shout(50_000)
     finally:
         printed = session.close()
     assert 1_000 <= len(printed) <= LIMITS["output_bytes"]
-    assert len(session.events) == 4
+    assert len(session.events) == 4  # the four calls that stopped their worker
 
 
 def test_processes_are_bounded_and_none_survive(everything, classroom):
@@ -270,7 +270,7 @@ def test_cgroup_alone_limits_memory_and_processes(classroom):
         assert "cgroup" in template.isolation.reached
         session, probe = _probe(template, classroom)
         try:
-            with pytest.raises(SubmissionError, match="memory limit exceeded"):
+            with pytest.raises(LimitExceeded, match="memory limit exceeded"):
                 probe.allocate(2000)
             assert probe.forks(64) < LIMITS["processes"]
         finally:
@@ -283,9 +283,24 @@ def test_without_layers_limits_still_hold_and_the_report_says_so(classroom, list
         session, probe = _probe(template, classroom)
         try:
             assert probe.connect(listener) == "CONNECTED"  # nothing stops it: the probe works
-            with pytest.raises(SubmissionError, match="memory limit exceeded"):
+            with pytest.raises(LimitExceeded, match="memory limit exceeded"):
                 probe.allocate(2000)  # measured from outside when no cgroup holds the worker
-            with pytest.raises(SubmissionError, match="time limit exceeded"):
+            with pytest.raises(LimitExceeded, match="time limit exceeded"):
                 probe.spin()
         finally:
             session.close()
+
+
+def test_a_function_that_keeps_timing_out_is_not_called_again(everything, classroom):
+    session, probe = _probe(everything, classroom)
+    try:
+        for _ in range(MAX_TIMEOUTS):
+            with pytest.raises(LimitExceeded, match="time limit exceeded in probe.spin"):
+                probe.spin()
+        start = time.monotonic()
+        with pytest.raises(LimitExceeded, match="not called again"):
+            probe.spin()
+        assert time.monotonic() - start < 1
+        assert probe.sleep(0) == "woke"  # other functions still run
+    finally:
+        session.close()

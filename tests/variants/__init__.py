@@ -11,7 +11,8 @@ A variant is one file ``tests/variants/<name>.py``::
 ``breaks`` lists the exercises it must lose points in (empty for a correct variant written
 differently); ``misconception`` (optional) the catalogue id it exhibits. :func:`build` writes a
 submission folder: the reference's student modules, with every top-level function or class the
-variant defines replaced in ``module`` (definitions the module lacks are appended).
+variant defines replaced in ``module`` (definitions the module lacks are appended, after the
+variant's imports and module-level assignments).
 """
 
 from __future__ import annotations
@@ -70,7 +71,13 @@ def splice(module_source: str, variant_source: str) -> str:
     extra = "".join("\n\n" + text for text in replacements.values())
     imports = "".join(ast.get_source_segment(variant_source, n) + "\n" for n in variant_tree.body
                       if isinstance(n, (ast.Import, ast.ImportFrom)))
-    return imports + "".join(lines) + extra
+    constants = "".join("\n" + ast.get_source_segment(variant_source, n) + "\n" for n in variant_tree.body
+                        if isinstance(n, (ast.Assign, ast.AnnAssign)) and not _is_variant_spec(n))
+    return imports + "".join(lines) + constants + extra
+
+
+def _is_variant_spec(node: ast.AST) -> bool:
+    return isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "VARIANT"
 
 
 def _first_line(node: ast.AST) -> int:

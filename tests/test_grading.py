@@ -1,0 +1,152 @@
+"""`grader grade` on a whole class: the reference, the stubs, every variant and the demo class.
+
+One batch (jobs=2) is graded once for the module; the tests read its outputs. Each wrong variant
+must lose points in exactly the exercises it breaks; correct variants and the reference score 100.
+"""
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from grader.assignment import load
+from tests.variants import all_variants, build
+
+ROOT = Path(__file__).resolve().parent.parent
+REFERENCE = ROOT / "reference" / "01"
+EXAMPLES = ROOT / "examples" / "submissions"
+ASSIGNMENT = load(REFERENCE)
+HEADER = "student,sdpa,masks,topk,mha,posenc,tokenizer,params,complexity,plot,total"
+
+# The demo class of the README, and what each student must get (None: any score).
+DEMO = {
+    "ada": {"total": 100},
+    "ben": {"total": 100},
+    "cleo": {"lost": {"sdpa", "tokenizer"}},
+    "dev": {"zero": {"sdpa", "topk", "mha", "tokenizer", "complexity", "plot"}, "full": {"masks", "posenc", "params"}},
+    "eve": {"zero": {"sdpa", "topk", "mha"}, "full": {"masks", "posenc", "tokenizer", "params", "complexity", "plot"}},
+    "finn": {"zero": {"tokenizer", "complexity"}, "full": {"sdpa", "masks", "topk", "mha", "posenc", "params", "plot"}},
+    "gus": {"total": 0},
+    "hana": {"lost": {"sdpa", "masks", "tokenizer", "params"}},
+}
+
+
+def grade(submissions: Path, out: Path, *args: str) -> subprocess.CompletedProcess:
+    run = subprocess.run([sys.executable, "-m", "grader", "grade", "01", str(submissions), "--out",
+                          str(out), *args], cwd=ROOT, capture_output=True, text=True, timeout=1800,
+                         env={**os.environ, "COLUMNS": "200"})
+    assert run.returncode == 0, run.stderr[-3000:]
+    return run
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    base = tmp_path_factory.mktemp("grading")
+    submissions = base / "class"
+    shutil.copytree(REFERENCE, submissions / "reference", ignore=shutil.ignore_patterns("test_*", "__pycache__"))
+    shutil.copytree(ROOT / "assignments" / "01", submissions / "stubs",
+                    ignore=shutil.ignore_patterns("test_*", "__pycache__", "*.md"))
+    for variant in all_variants():
+        build(variant, submissions / f"variant-{variant.name}")
+    for demo in EXAMPLES.iterdir():
+        shutil.copytree(demo, submissions / f"demo-{demo.name}")
+    run = grade(submissions, base / "out", "--jobs", "2")
+    with open(base / "out" / "grades.csv") as handle:
+        rows = {row["student"]: row for row in csv.DictReader(handle)}
+    return base, submissions, run, rows
+
+
+def _points(row: dict) -> dict[str, float]:
+    return {e.id: float(row[e.id]) for e in ASSIGNMENT.exercises}
+
+
+def test_csv_has_the_contract_header_and_one_row_per_student(graded):
+    base, submissions, _, rows = graded
+    assert (base / "out" / "grades.csv").read_text().splitlines()[0] == HEADER
+    assert set(rows) == {p.name for p in submissions.iterdir()}
+
+
+def test_reference_scores_100_and_stubs_0_with_not_implemented_feedback(graded):
+    base, _, _, rows = graded
+    assert float(rows["reference"]["total"]) == 100
+    assert float(rows["stubs"]["total"]) == 0
+    feedback = (base / "out" / "stubs" / "feedback.md").read_text()
+    assert feedback.count("Not implemented yet.") == len(ASSIGNMENT.exercises)
+
+
+@pytest.mark.parametrize("variant", all_variants(), ids=lambda v: v.name)
+def test_each_variant_loses_points_exactly_where_it_breaks(graded, variant):
+    points = _points(graded[3][f"variant-{variant.name}"])
+    for exercise in ASSIGNMENT.exercises:
+        if exercise.id in variant.breaks:
+            assert points[exercise.id] < exercise.points, f"{variant.name} not caught in {exercise.id}"
+        else:
+            assert points[exercise.id] == exercise.points, f"{variant.name} lost points in {exercise.id}"
+
+
+@pytest.mark.parametrize("student", sorted(DEMO))
+def test_demo_class_scores(graded, student):
+    expected, points = DEMO[student], _points(graded[3][f"demo-{student}"])
+    total = float(graded[3][f"demo-{student}"]["total"])
+    full = {e.id: e.points for e in ASSIGNMENT.exercises}
+    if "total" in expected:
+        assert total == expected["total"]
+    for exercise in expected.get("zero", ()):
+        assert points[exercise] == 0, exercise
+    for exercise in expected.get("full", ()):
+        assert points[exercise] == full[exercise], exercise
+    for exercise in expected.get("lost", ()):
+        assert points[exercise] < full[exercise], exercise
+    if "lost" in expected:
+        assert all(points[e] == full[e] for e in full if e not in expected["lost"])
+
+
+def test_forbidden_builtin_scores_zero_with_a_reason(graded):
+    feedback = (graded[0] / "out" / "demo-eve" / "feedback.md").read_text()
+    assert "forbidden built-in" in feedback and "scaled_dot_product_attention" in feedback
+
+
+def test_results_json_follows_gradescope_schema(graded):
+    result = json.loads((graded[0] / "out" / "demo-cleo" / "results.json").read_text())
+    assert isinstance(result["score"], float) and result["execution_time"] > 0
+    assert "isolation" in result["extra_data"]
+    visibilities = {t["visibility"] for t in result["tests"]}
+    assert visibilities == {"visible", "after_published"}
+    for test in result["tests"]:
+        assert {"name", "score", "max_score", "output", "tags", "visibility", "status"} <= set(test)
+        assert test["tags"][0] in {e.id for e in ASSIGNMENT.exercises}
+        assert 0 <= test["score"] <= test["max_score"]
+    assert abs(sum(t["score"] for t in result["tests"]) - result["score"]) < 1e-6
+
+
+def test_hostile_demo_neither_gains_points_nor_disturbs_others(graded):
+    base, _, _, rows = graded
+    assert float(rows["demo-gus"]["total"]) == 0
+    assert float(rows["reference"]["total"]) == 100  # graded in the same batch, intact
+    feedback = (base / "out" / "demo-gus" / "feedback.md").read_text()
+    assert "time limit exceeded" in feedback
+    assert not (base / "class" / "demo-gus" / "grades.csv").exists()
+
+
+def test_rerun_regrades_only_what_changed_and_force_regrades_all(graded):
+    base, submissions, _, rows = graded
+    subset = base / "subset"
+    for name in ("reference", "demo-cleo", "variant-sdpa_missing_scale"):
+        shutil.copytree(submissions / name, subset / name)
+    first = grade(subset, base / "out-subset")
+    assert "3 to grade" in first.stderr
+    again = grade(subset, base / "out-subset")
+    assert "0 to grade (3 unchanged)" in again.stderr
+    with open(subset / "demo-cleo" / "positional.py", "a") as handle:
+        handle.write("\n# edited\n")
+    assert "1 to grade (2 unchanged)" in grade(subset, base / "out-subset").stderr
+    assert "3 to grade (0 unchanged)" in grade(subset, base / "out-subset", "--force").stderr
+    with open(base / "out-subset" / "grades.csv") as handle:
+        sequential = {row["student"]: row for row in csv.DictReader(handle)}
+    for name, row in sequential.items():  # jobs=1 here, jobs=2 in the class run: same grades
+        assert row == rows[name], name

@@ -1,0 +1,64 @@
+"""What a student sees: `pytest assignments/01` on the stubs, on the reference, on a mistake."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.variants import build, load
+
+ROOT = Path(__file__).resolve().parent.parent
+EXERCISES = ("sdpa", "masks", "topk", "mha", "posenc", "tokenizer", "params", "complexity", "plot")
+
+
+def student_pytest(*args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    return subprocess.run([sys.executable, "-m", "pytest", "assignments/01", "-p", "no:cacheprovider",
+                           *args], cwd=ROOT, capture_output=True, text=True, env=env, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def stubs_run():
+    return student_pytest()
+
+
+@pytest.fixture(scope="module")
+def reference_run():
+    return student_pytest("--submission", "reference/01")
+
+
+def test_untouched_stubs_fail_every_exercise_with_one_line_each(stubs_run):
+    out = stubs_run.stdout
+    assert stubs_run.returncode == 1, out[-2000:]
+    for exercise in EXERCISES:
+        assert f"[{exercise}] not implemented yet" in out
+        assert re.search(rf"^{exercise}\s.*0\.0 / \d+\s+not implemented yet", out, re.MULTILINE), exercise
+    assert "Traceback" not in out and "NotImplementedError" not in out
+    assert "points estimated from the public tests" in out and "0.0 / 100" in out
+
+
+def test_reference_passes_every_public_test(reference_run):
+    out = reference_run.stdout
+    assert reference_run.returncode == 0, out[-3000:]
+    assert " failed" not in out.splitlines()[-1]
+    assert re.search(r"^total\s+100\.0 / 100", out, re.MULTILINE)
+
+
+def test_a_mistake_names_exercise_property_and_smallest_input(tmp_path):
+    variant = load(ROOT / "tests" / "variants" / "sdpa_missing_scale.py")
+    folder = build(variant, tmp_path / "submission")
+    run = student_pytest("--submission", str(folder), "-k", "sdpa")
+    out = run.stdout
+    assert run.returncode == 1
+    assert "[sdpa] " in out and "Smallest failing input:" in out and "Reproduce: pytest" in out
+    assert "grader/" not in out  # no harness frames
+    assert re.search(r"^sdpa\s+\d+/\d+\s+\d+\.\d / 20", out, re.MULTILINE)
+
+
+def test_a_missing_submission_folder_is_a_clear_error():
+    run = student_pytest("--submission", "no/such/folder", "-k", "masks")
+    assert run.returncode != 0
+    assert "--submission no/such/folder: no such folder" in run.stdout + run.stderr
