@@ -33,6 +33,7 @@ class GradeRequest:
     jobs: int = 1
     force: bool = False  # regrade unchanged submissions too
     students: tuple[str, ...] = ()  # only these (all when empty)
+    exercises: tuple[str, ...] = ()  # only these exercises' tests (all when empty)
     limit_overrides: dict = field(default_factory=dict)  # on top of the assignment's [limits]
 
 
@@ -46,9 +47,11 @@ def run_batch(request: GradeRequest, console=None) -> int:
     request.out.mkdir(parents=True, exist_ok=True)
     db = store_mod.Store(request.out / "grades.sqlite")
     try:
-        from grader.suite import _fingerprint
+        from grader.suite import fingerprint as suite_fingerprint
 
-        fingerprint = _fingerprint([request.reference, request.published])
+        for exercise in request.exercises:
+            assignment.exercise(exercise)
+        fingerprint = suite_fingerprint([request.reference, request.published], request.exercises)
         hashes = {name: store_mod.content_hash(folder) for name, folder in students.items()}
         todo = [name for name in students
                 if request.force or not db.is_current(name, hashes[name], fingerprint)]
@@ -118,7 +121,7 @@ class GradingContext:
         from grader.testing import load_hypothesis_profile
 
         load_hypothesis_profile()
-        self.suite = collect(request.reference, request.published)
+        self.suite = collect(request.reference, request.published).select(request.exercises)
         self.assignment = self.suite.assignment
         self.reference = load_reference(self.assignment)
         limits = sandbox.Limits.from_mapping({**self.assignment.limits, **request.limit_overrides})

@@ -53,6 +53,8 @@ def grade(
     force: bool = typer.Option(False, "--force", help="regrade even unchanged submissions"),
     root: Path = typer.Option(Path("."), help=ROOT_HELP),
     only: Optional[list[str]] = typer.Option(None, "--student", help="grade only these students"),
+    exercise: Optional[list[str]] = typer.Option(
+        None, "--exercise", help="run only these exercises' tests (the others are left ungraded)"),
     limit: Optional[list[str]] = typer.Option(
         None, "--limit", metavar="NAME=VALUE",
         help="worker limit, e.g. call_seconds=5, memory_mb=1024, layers=bwrap,landlock"),
@@ -71,6 +73,7 @@ def grade(
         _fail(f"{submissions} is not a folder of submissions")
     request = GradeRequest(reference=reference, published=published, submissions=submissions,
                            out=out, jobs=jobs, force=force, students=tuple(only or ()),
+                           exercises=tuple(exercise or ()),
                            limit_overrides=_parse_limits(limit or []))
     try:
         code = run_batch(request)

@@ -134,41 +134,45 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     test = definition(item)
     if test is None or call.when != "call":
         return
+    folder = assignment_mod.find_folder(item.path)
     if call.excinfo is None:
-        item.config.stash[_OUTCOMES][item.nodeid] = results.TestOutcome(test, results.PASSED)
+        item.config.stash[_OUTCOMES][item.nodeid] = (folder, results.TestOutcome(test, results.PASSED))
         return
     exc = item.stash.get(_RAISED, call.excinfo.value)
-    reproduce = f'pytest "{item.nodeid}"'
-    status = feedback.status_of(exc)
-    message = feedback.failure_message(exc, test, reproduce)
-    item.config.stash[_OUTCOMES][item.nodeid] = results.TestOutcome(test, status, message)
+    message = feedback.failure_message(exc, test, reproduce=f'pytest "{item.nodeid}"')
+    outcome = results.TestOutcome(test, feedback.status_of(exc), message)
+    item.config.stash[_OUTCOMES][item.nodeid] = (folder, outcome)
     report.outcome = "failed"
     report.longrepr = message
+    report.grader_status = outcome.status
+
+
+def pytest_report_teststatus(report, config):
+    """Unfinished exercises get their own category: counted, failing the run, but summarised
+    as one line per exercise instead of one failure report per test."""
+    if getattr(report, "grader_status", None) == results.NOT_IMPLEMENTED:
+        return "not implemented", "N", "NOT IMPLEMENTED"
+    return None
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
-    outcomes = list(config.stash.get(_OUTCOMES, {}).values())
-    if not outcomes:
-        return
     by_folder: dict[Path, list] = {}
-    for item_outcome in outcomes:
-        by_folder.setdefault(_outcome_folder(config, item_outcome), []).append(item_outcome)
-    for folder, mine in by_folder.items():
+    for folder, outcome in config.stash.get(_OUTCOMES, {}).values():
         if folder is not None:
-            _write_points_table(terminalreporter, assignment_mod.load(folder), mine)
-
-
-def _outcome_folder(config: pytest.Config, outcome: results.TestOutcome) -> Path | None:
-    for nodeid, stored in config.stash[_OUTCOMES].items():
-        if stored is outcome:
-            return assignment_mod.find_folder(Path(config.rootpath, nodeid.split("::")[0]))
-    return None
+            by_folder.setdefault(folder, []).append(outcome)
+    for folder, outcomes in by_folder.items():
+        _write_points_table(terminalreporter, assignment_mod.load(folder), outcomes)
 
 
 def _write_points_table(reporter, assignment: assignment_mod.Assignment, outcomes: list) -> None:
     scores = results.score(assignment, outcomes)
     ran = {o.test.exercise for o in outcomes}
     not_implemented = {o.test.exercise for o in outcomes if o.status == results.NOT_IMPLEMENTED}
+    if not_implemented:
+        reporter.write_sep("=", "not implemented yet")
+        for exercise in assignment.exercises:
+            if exercise.id in not_implemented:
+                reporter.write_line(f"[{exercise.id}] not implemented yet")
     reporter.write_sep("=", f"assignment {assignment.id}: points estimated from the public tests")
     reporter.write_line(f"{'exercise':<12}{'tests passed':>14}{'points':>16}   note")
     for exercise in assignment.exercises:

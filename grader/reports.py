@@ -77,9 +77,10 @@ def csv_header(assignment: Assignment) -> list[str]:
 
 
 def csv_row(result: StudentResult) -> list[str]:
+    """Points per exercise; an empty cell for an exercise this run did not grade."""
     scores = result.scores
-    return [result.student, *(_number(scores[e.id].points) for e in result.assignment.exercises),
-            _number(result.total)]
+    return [result.student, *(_number(scores[e.id].points) if scores[e.id].total_weight else ""
+                              for e in result.assignment.exercises), _number(result.total)]
 
 
 def to_feedback_md(result: StudentResult) -> str:
@@ -110,6 +111,8 @@ def to_feedback_md(result: StudentResult) -> str:
 
 
 def _exercise_note(outcomes: list[results.TestOutcome], score: results.ExerciseScore) -> str:
+    if not outcomes:
+        return "not graded in this run"
     if score.forbidden:
         return "0: uses a forbidden built-in (must be written from scratch)"
     if outcomes and all(o.status == results.NOT_IMPLEMENTED for o in outcomes):

@@ -42,6 +42,15 @@ class Suite:
     tests: tuple[CollectedTest, ...]
     fingerprint: str  # changes whenever the reference, the tests or the assignment change
 
+    def select(self, exercises: tuple[str, ...]) -> "Suite":
+        """The tests of ``exercises`` only (all when empty); an unknown id raises AssignmentError."""
+        if not exercises:
+            return self
+        for exercise in exercises:
+            self.assignment.exercise(exercise)
+        kept = tuple(t for t in self.tests if t.definition.exercise in exercises)
+        return Suite(self.assignment, kept, fingerprint_of(self.fingerprint, exercises))
+
     def run(self, student, reference, on_test: Callable[[results.TestOutcome], None] = None
             ) -> list[results.TestOutcome]:
         """Every test against ``student``; an exercise that hit a forbidden call skips the rest
@@ -114,17 +123,22 @@ def collect(reference: Path, published: Path) -> Suite:
                                   f"use only {FIXTURES} and parametrize")
         reproduce = "" if definition.hidden else f'pytest "{_public_path(item, published)}"'
         tests.append(CollectedTest(definition, item.function, params, reproduce))
-    return Suite(assignment, tuple(tests), _fingerprint([reference, published]))
+    return Suite(assignment, tuple(tests), fingerprint([reference, published]))
 
 
 def _public_path(item, published: Path) -> str:
     return f"assignments/{published.name}/{item.path.name}::{item.name}"
 
 
-def _fingerprint(folders: list[Path]) -> str:
+def fingerprint(folders: list[Path], exercises: tuple[str, ...] = ()) -> str:
+    """A digest of the assignment's sources and tests (and of an exercise selection)."""
     digest = hashlib.sha256()
     for folder in folders:
         for path in sorted(folder.glob("*")):
             if path.is_file() and path.suffix in (".py", ".toml"):
                 digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()[:16]
+    return fingerprint_of(digest.hexdigest()[:16], exercises)
+
+
+def fingerprint_of(base: str, exercises: tuple[str, ...]) -> str:
+    return base if not exercises else f"{base}:{','.join(sorted(exercises))}"

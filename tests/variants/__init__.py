@@ -18,6 +18,7 @@ variant's imports and module-level assignments).
 from __future__ import annotations
 
 import ast
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,23 +58,45 @@ def build(variant: Variant, out: Path, reference: Path = REFERENCE) -> Path:
     return out
 
 
-def splice(module_source: str, variant_source: str) -> str:
-    """``module_source`` with its top-level defs replaced by the same-named ones of the variant."""
+def splice(module_source: str, variant_source: str, isolate: bool = True) -> str:
+    """``module_source`` with its top-level defs replaced by the same-named ones of the variant.
+
+    With ``isolate``, the module's own definitions keep calling the reference version of a
+    replaced function (renamed ``_reference_<name>``), so a variant's mistake stays in the
+    exercise it lives in; without, they call the variant's (as a student's code would).
+    """
     variant_tree = ast.parse(variant_source)
     variant_lines = variant_source.splitlines(keepends=True)
     replacements = {node.name: "".join(variant_lines[_first_line(node) - 1: node.end_lineno])
                     for node in variant_tree.body
                     if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
     lines = module_source.splitlines(keepends=True)
-    for node in sorted(ast.parse(module_source).body, key=lambda n: -n.lineno):
-        if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name in replacements:
-            lines[_first_line(node) - 1: node.end_lineno] = [replacements.pop(node.name)]
+    tree = ast.parse(module_source)
+    replaced = [n.name for n in tree.body
+                if isolate and isinstance(n, ast.FunctionDef) and n.name in replacements]
+    originals = "".join("\n\n" + re.sub(rf"^def {n.name}\(", f"def _reference_{n.name}(",
+                                          "".join(lines[_first_line(n) - 1: n.end_lineno]))
+                        for n in tree.body if isinstance(n, ast.FunctionDef) and n.name in replaced)
+    for node in sorted(tree.body, key=lambda n: -n.lineno):
+        if not isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            continue
+        span = slice(_first_line(node) - 1, node.end_lineno)
+        if node.name in replacements:
+            lines[span] = [replacements.pop(node.name)]
+        else:
+            lines[span] = [_call_reference("".join(lines[span]), replaced)]
     extra = "".join("\n\n" + text for text in replacements.values())
     imports = "".join(ast.get_source_segment(variant_source, n) + "\n" for n in variant_tree.body
                       if isinstance(n, (ast.Import, ast.ImportFrom)))
     constants = "".join("\n" + ast.get_source_segment(variant_source, n) + "\n" for n in variant_tree.body
                         if isinstance(n, (ast.Assign, ast.AnnAssign)) and not _is_variant_spec(n))
-    return imports + "".join(lines) + constants + extra
+    return imports + "".join(lines) + constants + originals + extra
+
+
+def _call_reference(source: str, names: list[str]) -> str:
+    for name in names:
+        source = re.sub(rf"(?<![\w.]){name}\(", f"_reference_{name}(", source)
+    return source
 
 
 def _is_variant_spec(node: ast.AST) -> bool:
