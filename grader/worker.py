@@ -96,6 +96,7 @@ def _warm_up(torch, pyplot) -> None:
     with _forbidden_tracer(("warm-up",), []):
         y = (x @ x).softmax(-1)
         torch.autograd.grad(y, x, torch.ones_like(y))  # explicit grad_outputs import sympy
+    pyplot.rcParams["figure.max_open_warning"] = 0  # tests may draw many plots in one worker
     figure, ax = pyplot.subplots()
     figure.colorbar(ax.imshow([[0.0, 1.0]]), ax=ax)
     pyplot.close(figure)

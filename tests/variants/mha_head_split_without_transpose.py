@@ -1,0 +1,26 @@
+"""Reshapes straight to (B, H, L, D) without the transpose, mixing positions across heads."""
+VARIANT = {"module": "attention", "breaks": ["mha"], "misconception": "mha.head_split_without_transpose"}
+
+
+class MultiHeadAttention(nn.Module):
+    def __init__(self, d_model, n_heads, bias=True):
+        super().__init__()
+        if n_heads < 1 or d_model % n_heads != 0:
+            raise ValueError("n_heads must divide d_model")
+        self.d_model, self.n_heads, self.head_dim = d_model, n_heads, d_model // n_heads
+        self.q_proj = nn.Linear(d_model, d_model, bias=bias)
+        self.k_proj = nn.Linear(d_model, d_model, bias=bias)
+        self.v_proj = nn.Linear(d_model, d_model, bias=bias)
+        self.out_proj = nn.Linear(d_model, d_model, bias=bias)
+
+    def forward(self, query, key=None, value=None, mask=None):
+        key = query if key is None else key
+        value = key if value is None else value
+        B, L, C = query.shape
+        S = key.shape[1]
+        H, D = self.n_heads, self.head_dim
+        q = self.q_proj(query).reshape(B, H, L, D)
+        k = self.k_proj(key).reshape(B, H, S, D)
+        v = self.v_proj(value).reshape(B, H, S, D)
+        y, weights = scaled_dot_product_attention(q, k, v, mask=mask)
+        return self.out_proj(y.transpose(1, 2).reshape(B, L, C)), weights

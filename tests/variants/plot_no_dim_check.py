@@ -1,0 +1,22 @@
+"""Never checks that the weights are 2-D: matplotlib then fails with a TypeError (own mistake)."""
+VARIANT = {"module": "visualize", "breaks": ["plot"]}
+
+
+def plot_attention(weights, query_tokens=None, key_tokens=None, ax=None):
+    import matplotlib.pyplot as plt
+
+    if isinstance(weights, torch.Tensor):
+        weights = weights.detach().cpu().numpy()
+    weights = np.asarray(weights)
+    L, S = (list(weights.shape) + [1, 1])[:2]
+    if (query_tokens is not None and len(query_tokens) != L) or (key_tokens is not None and len(key_tokens) != S):
+        raise ValueError("token lists do not match the weights")
+    if ax is None:
+        _, ax = plt.subplots()
+    image = ax.imshow(weights)
+    ax.figure.colorbar(image, ax=ax)
+    if key_tokens is not None:
+        ax.set_xticks(range(S), labels=[str(t) for t in key_tokens])
+    if query_tokens is not None:
+        ax.set_yticks(range(L), labels=[str(t) for t in query_tokens])
+    return ax
