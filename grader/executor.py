@@ -71,7 +71,8 @@ class Executor:
             if isinstance(exc, OSError) and exc.errno == errno.EFBIG:
                 return self._error("OutputLimitExceeded", "output limit reached: the code printed or "
                                    "wrote more than the grader keeps", self._student_traceback(exc), hits)
-            return self._error(type(exc).__name__, _safe_str(exc), self._student_traceback(exc), hits)
+            return self._error(type(exc).__name__, _safe_str(exc), self._student_traceback(exc), hits,
+                               [cls.__name__ for cls in type(exc).__mro__[:12]])
 
     def encode_reply(self, reply: dict) -> bytes:
         """Serialise a reply, keeping objects that are not plain data here as handles."""
@@ -190,8 +191,10 @@ class Executor:
             return contextlib.nullcontext()
         return _forbidden_tracer(self.forbidden_calls, hits)
 
-    def _error(self, type_name: str, message: str, trace: str, hits) -> dict:
-        return {"error": {"type": type_name[:200], "message": message[:MAX_TRACEBACK_CHARS],
+    def _error(self, type_name: str, message: str, trace: str, hits, types=()) -> dict:
+        """An error reply; ``types`` names the exception's classes, most derived first."""
+        return {"error": {"type": type_name[:200], "types": [t[:200] for t in types],
+                          "message": message[:MAX_TRACEBACK_CHARS],
                           "traceback": trace[-MAX_TRACEBACK_CHARS:]},
                 "forbidden": sorted(set(hits))}
 

@@ -28,13 +28,19 @@ Transport = Callable[[dict], dict]  # a decoded request -> its decoded reply
 class SubmissionError(AssertionError):
     """The submission's code raised, crashed, timed out or returned something unusable."""
 
-    def __init__(self, type_name: str, message: str, traceback: str = "", call: str = ""):
+    def __init__(self, type_name: str, message: str, traceback: str = "", call: str = "",
+                 types: tuple[str, ...] = ()):
         self.type_name, self.message, self.traceback, self.call = type_name, message, traceback, call
+        self.types = types or (type_name,)  # the exception's class names, most derived first
         where = f" in {call}" if call else ""
         text = f"{type_name}{where}: {message}"
         if traceback:
             text += "\nIn your code:\n" + traceback.rstrip()
         super().__init__(text)
+
+    def raised(self, name: str) -> bool:
+        """Whether the submission raised ``name`` or a subclass of it (``raised("ValueError")``)."""
+        return name in self.types
 
 
 class _StopTest(unittest.SkipTest):
@@ -162,7 +168,8 @@ def _result(reply: Any, label: str, transport: Transport) -> Any:
             raise NotImplementedYet(message)
         if type_name in LIMIT_ERRORS:
             raise LimitExceeded(f"{type_name}: {message}")
-        raise SubmissionError(type_name, message, str(error.get("traceback", "")), call=label)
+        types = tuple(str(t) for t in error.get("types", ()) if isinstance(t, str))
+        raise SubmissionError(type_name, message, str(error.get("traceback", "")), call=label, types=types)
     return _wrap(reply.get("ok"), label, transport)
 
 

@@ -24,7 +24,8 @@ from hypothesis import strategies as st
 
 PROFILE = "grader"
 
-__all__ = ["Close", "close", "given", "load_hypothesis_profile", "settings", "st", "tensors"]
+__all__ = ["Close", "close", "expect_value_error", "given", "load_hypothesis_profile", "settings", "st",
+           "tensors"]
 
 
 def load_hypothesis_profile(max_examples: int = 20) -> None:
@@ -58,6 +59,21 @@ def _tensors(draw, shapes, dtype, low, high, integer_valued):
                st.floats(low, high, allow_nan=False, allow_infinity=False, width=32))
     values = draw(st.lists(element, min_size=n, max_size=n))
     return torch.tensor(values, dtype=dtype or torch.float32).reshape(shape)
+
+
+def expect_value_error(call, *args, what: str, **kwargs) -> None:
+    """Call the submission and require the ValueError the contract names (a subclass counts).
+
+    Example: ``expect_value_error(student.attention.causal_mask, 0, what="causal_mask(0)")``.
+    """
+    from grader.proxy import SubmissionError
+
+    try:
+        result = call(*args, **kwargs)
+    except SubmissionError as err:
+        assert err.raised("ValueError"), f"{what}: expected ValueError, got {err}"
+        return
+    raise AssertionError(f"{what}: expected ValueError, but the call returned {result!r:.200}")
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,7 @@ import pytest
 import torch
 from torch.utils.flop_counter import flop_registry
 
-from grader.proxy import SubmissionError
-from grader.testing import given, settings, st
+from grader.testing import expect_value_error, given, settings, st
 
 EXPONENT_TOL = 5e-4
 COEFFICIENT_RTOL = 5e-3
@@ -28,15 +27,6 @@ def counted_flops(q_len: int, kv_len: int, d_k: int, d_v: int) -> int:
     """FlopCounterMode's count for (q_len, d_k) @ (d_k, kv_len) and (q_len, kv_len) @ (kv_len, d_v)."""
     mm = flop_registry[torch.ops.aten.mm]
     return mm([q_len, d_k], [d_k, kv_len]) + mm([q_len, kv_len], [kv_len, d_v])
-
-
-def expect_value_error(call, *args, what: str):
-    try:
-        result = call(*args)
-    except SubmissionError as err:
-        assert err.type_name == "ValueError", f"{what}: expected ValueError, got {err}"
-        return
-    raise AssertionError(f"{what}: expected ValueError, but the call returned {result!r:.200}")
 
 
 def check_fit(got, exponent: float, coefficient: float, what: str) -> None:

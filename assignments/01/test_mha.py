@@ -13,8 +13,7 @@ from dataclasses import dataclass
 import pytest
 import torch
 
-from grader.proxy import SubmissionError
-from grader.testing import close, given, settings, st
+from grader.testing import close, expect_value_error, given, settings, st
 
 PROJECTIONS = ("q_proj", "k_proj", "v_proj", "out_proj")
 
@@ -161,15 +160,6 @@ def compare_with_torch(student, case: Case):
     close(w[rows], t_w[rows], what="per-head weights (rows with an allowed key)")
     close(w.mean(1)[all_heads], t_avg[all_heads], what="weights averaged over heads")
     close(out[all_heads], t_out[all_heads], what="output")
-
-
-def expect_value_error(call, *args, what: str, **kwargs):
-    try:
-        result = call(*args, **kwargs)
-    except SubmissionError as err:
-        assert err.type_name == "ValueError", f"{what}: expected ValueError, got {err}"
-        return
-    raise AssertionError(f"{what}: expected ValueError, but the call returned {result!r:.200}")
 
 
 def named_parameters(module, prefix="", seen=None) -> dict:

@@ -10,8 +10,7 @@ import math
 import pytest
 import torch
 
-from grader.proxy import SubmissionError
-from grader.testing import Close, given, settings, st
+from grader.testing import Close, expect_value_error, given, settings, st
 
 
 def exact_table(seq_len: int, d_model: int) -> torch.Tensor:
@@ -64,15 +63,6 @@ def check_table(student, seq_len: int, d_model: int) -> None:
         f"sinusoidal_positional_encoding({seq_len}, {d_model}) differs from the formula by up to "
         f"{error.max().item():.3g} at [pos, column] = {list(index)} (allowed: {atol:.3g}): got "
         f"{got[index].item():.6g}, expected {expected[index].item():.6g}.{hint}")
-
-
-def expect_value_error(call, *args, what: str):
-    try:
-        result = call(*args)
-    except SubmissionError as err:
-        assert err.type_name == "ValueError", f"{what}: expected ValueError, got {err}"
-        return
-    raise AssertionError(f"{what}: expected ValueError, but the call returned {result!r:.200}")
 
 
 @pytest.mark.exercise("posenc", weight=1)

@@ -9,20 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from grader.proxy import SubmissionError
-from grader.testing import given, settings, st
+from grader.testing import expect_value_error, given, settings, st
 
 EXPONENT_TOL = 5e-4
 COEFFICIENT_RTOL = 5e-3
-
-
-def expect_value_error(call, *args, what: str):
-    try:
-        result = call(*args)
-    except SubmissionError as err:
-        assert err.type_name == "ValueError", f"{what}: expected ValueError, got {err}"
-        return
-    raise AssertionError(f"{what}: expected ValueError, but the call returned {result!r:.200}")
 
 
 def check_fit(got, expected, what: str) -> None:

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 import pytest
 import torch
 
-from grader.proxy import SubmissionError
-from grader.testing import close, given, settings, st
+from grader.testing import close, expect_value_error, given, settings, st
 
 PROJECTIONS = ("q_proj", "k_proj", "v_proj", "out_proj")
 MASK_FORMS = ("none", "LS", "1LS", "B1LS", "BHLS", "B11S")
@@ -109,15 +108,6 @@ def compare(student, reference, case: Case):
     e_out, e_w = expected(reference, case, params)
     close(w, e_w, what="per-head weights")
     close(out, e_out, what="output")
-
-
-def expect_value_error(call, *args, what: str, **kwargs):
-    try:
-        result = call(*args, **kwargs)
-    except SubmissionError as err:
-        assert err.type_name == "ValueError", f"{what}: expected ValueError, got {err}"
-        return
-    raise AssertionError(f"{what}: expected ValueError, but the call returned {result!r:.200}")
 
 
 def named_parameters(module, prefix="", seen=None) -> dict:

@@ -8,8 +8,7 @@ more, some correct float32 evaluations of the formula come within a few percent 
 import pytest
 import torch
 
-from grader.proxy import SubmissionError
-from grader.testing import given, settings, st
+from grader.testing import expect_value_error, given, settings, st
 
 
 def check(student, reference, seq_len: int, d_model: int) -> None:
@@ -22,15 +21,6 @@ def check(student, reference, seq_len: int, d_model: int) -> None:
     torch.testing.assert_close(
         got.double(), expected.double(), rtol=0, atol=atol,
         msg=lambda m: f"sinusoidal_positional_encoding({seq_len}, {d_model}) (allowed error {atol:.3g}): {m}")
-
-
-def expect_value_error(call, *args, what: str):
-    try:
-        result = call(*args)
-    except SubmissionError as err:
-        assert err.type_name == "ValueError", f"{what}: expected ValueError, got {err}"
-        return
-    raise AssertionError(f"{what}: expected ValueError, but the call returned {result!r:.200}")
 
 
 @pytest.mark.exercise("posenc", weight=3)

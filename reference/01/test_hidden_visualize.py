@@ -9,8 +9,7 @@ import os
 import pytest
 import torch
 
-from grader.proxy import SubmissionError
-from grader.testing import close, given, settings, st
+from grader.testing import close, expect_value_error, given, settings, st
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
@@ -47,15 +46,6 @@ def check_ticks(ax, query_tokens, key_tokens) -> None:
 
 def has_colorbar(ax) -> bool:
     return ax.get_images()[-1].colorbar is not None or len(ax.figure.axes) >= 2
-
-
-def expect_value_error(call, *args, what: str, **kwargs):
-    try:
-        result = call(*args, **kwargs)
-    except SubmissionError as err:
-        assert err.type_name == "ValueError", f"{what}: expected ValueError, got {err}"
-        return
-    raise AssertionError(f"{what}: expected ValueError, but the call returned {result!r:.200}")
 
 
 @st.composite

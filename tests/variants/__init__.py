@@ -90,7 +90,19 @@ def splice(module_source: str, variant_source: str, isolate: bool = True) -> str
                       if isinstance(n, (ast.Import, ast.ImportFrom)))
     constants = "".join("\n" + ast.get_source_segment(variant_source, n) + "\n" for n in variant_tree.body
                         if isinstance(n, (ast.Assign, ast.AnnAssign)) and not _is_variant_spec(n))
-    return imports + "".join(lines) + constants + originals + extra
+    head = _header_length(tree)  # imports go after the docstring and `from __future__` lines
+    return "".join(lines[:head]) + imports + "".join(lines[head:]) + constants + originals + extra
+
+
+def _header_length(tree: ast.Module) -> int:
+    """How many lines the module's docstring and ``from __future__`` imports take."""
+    end = 0
+    for node in tree.body:
+        is_docstring = isinstance(node, ast.Expr) and isinstance(getattr(node, "value", None), ast.Constant)
+        if not (is_docstring or (isinstance(node, ast.ImportFrom) and node.module == "__future__")):
+            break
+        end = node.end_lineno
+    return end
 
 
 def _call_reference(source: str, names: list[str]) -> str:

@@ -1,0 +1,7 @@
+"""A decoder block is counted with one norm instead of two (pre-norm has one before each sublayer)."""
+VARIANT = {"module": "parameters", "breaks": ["params"]}
+
+
+def block_params(cfg):
+    _check_config(cfg)
+    return norm_params(cfg.d_model, cfg.norm) + attention_params(cfg) + ffn_params(cfg)
