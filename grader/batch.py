@@ -34,6 +34,7 @@ class GradeRequest:
     force: bool = False  # regrade unchanged submissions too
     students: tuple[str, ...] = ()  # only these (all when empty)
     exercises: tuple[str, ...] = ()  # only these exercises' tests (all when empty)
+    shrink: bool = False  # shrink failing examples to the smallest (slower)
     limit_overrides: dict = field(default_factory=dict)  # on top of the assignment's [limits]
 
 
@@ -120,7 +121,7 @@ class GradingContext:
         from grader.suite import collect
         from grader.testing import load_hypothesis_profile
 
-        load_hypothesis_profile()
+        load_hypothesis_profile(shrink=request.shrink)
         self.suite = collect(request.reference, request.published).select(request.exercises)
         self.assignment = self.suite.assignment
         self.reference = load_reference(self.assignment)

@@ -51,6 +51,8 @@ def grade(
     out: Path = typer.Option(Path("results"), "--out", help="where grades and feedback go"),
     jobs: int = typer.Option(1, "--jobs", min=1, help="submissions graded in parallel"),
     force: bool = typer.Option(False, "--force", help="regrade even unchanged submissions"),
+    shrink: bool = typer.Option(False, "--shrink", help="report the smallest failing input of each "
+                                "failed test, not the first found (slower)"),
     root: Path = typer.Option(Path("."), help=ROOT_HELP),
     only: Optional[list[str]] = typer.Option(None, "--student", help="grade only these students"),
     exercise: Optional[list[str]] = typer.Option(
@@ -73,7 +75,7 @@ def grade(
         _fail(f"{submissions} is not a folder of submissions")
     request = GradeRequest(reference=reference, published=published, submissions=submissions,
                            out=out, jobs=jobs, force=force, students=tuple(only or ()),
-                           exercises=tuple(exercise or ()),
+                           exercises=tuple(exercise or ()), shrink=shrink,
                            limit_overrides=_parse_limits(limit or []))
     try:
         code = run_batch(request)

@@ -38,7 +38,7 @@ def failure_message(exc: BaseException, test: TestDefinition, reproduce: str = "
     example = _falsifying_example(exc)
     parts = [head, body]
     if example:
-        parts.append("Smallest failing input:\n" + _indent(example))
+        parts.append(f"{_example_label()}:\n" + _indent(example))
     if reproduce:
         parts.append(f"Reproduce: {reproduce}")
     return _clip("\n".join(p for p in parts if p))
@@ -61,6 +61,13 @@ def _falsifying_example(exc: BaseException) -> str:
             inner = call[call.find("(") + 1: call.rfind(")")] if "(" in call else call
             return _FIXTURE_ARGS.sub("", inner + "\n").strip().rstrip(",")
     return ""
+
+
+def _example_label() -> str:
+    """"Smallest failing input" when hypothesis shrinks (a student's run), else the first found."""
+    from hypothesis import Phase, settings
+
+    return "Smallest failing input" if Phase.shrink in settings.default.phases else "Failing input"
 
 
 def _indent(text: str) -> str:

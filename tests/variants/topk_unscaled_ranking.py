@@ -1,0 +1,22 @@
+"""Ranks the unscaled scores query @ key^T (the same order unless the scale is negative)."""
+
+import math
+
+import torch
+
+VARIANT = {"module": "attention", "breaks": ["topk"], "misconception": "topk.ranks_unscaled_scores"}
+
+
+def top_k_attention(query, key, value, k, mask=None, scale=None):
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
+    scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
+    with torch.no_grad():
+        scores = query @ key.transpose(-2, -1)
+        if mask is not None:
+            scores = torch.where(mask, scores, float("-inf"))
+        kth = scores.topk(min(k, scores.shape[-1]), dim=-1).values[..., -1:]
+        keep = scores >= kth
+        if mask is not None:
+            keep = keep & mask
+    return scaled_dot_product_attention(query, key, value, mask=keep, scale=scale)
