@@ -15,8 +15,10 @@ fixture); the same test runs in a student's ``pytest`` and in batch grading.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, replace
+from fractions import Fraction
 from typing import Any
 
 from hypothesis import HealthCheck, Phase, given, settings
@@ -42,28 +44,34 @@ def load_hypothesis_profile(max_examples: int = 20, shrink: bool = True) -> None
     settings.load_profile(PROFILE)
 
 
-def tensors(shape, dtype=None, *, low: float = -3.0, high: float = 3.0, integer_valued: bool = False):
-    """Strategy for a tensor of ``shape`` (a tuple or a strategy of tuples) with bounded values.
+def tensors(shape, dtype=None, *, integer: bool = False):
+    """Strategy for a tensor of ``shape`` (a tuple) with values in [-3, 3], multiples of 1/32
+    (whole numbers in [-2, 2] with ``integer``, so that ties are common).
 
-    ``integer_valued`` draws whole numbers in [low, high] (so ties are common); otherwise floats
-    of float32 precision. Example: ``tensors((2, 3), torch.float64)``. A shrunk example prints
-    as the tensor itself.
+    Drawn as one block of bytes (fast), simplest values first (0, 1, -1, 2, -2, 3, -3, 0.5, ...),
+    so a shrunk example shows simple numbers; products and short sums of these values are exact
+    in float32. Example: ``tensors((2, 3), torch.float64)``.
     """
-    shapes = shape if isinstance(shape, st.SearchStrategy) else st.just(tuple(shape))
-    return _tensors(shapes, dtype, low, high, integer_valued)
+    return _tensors(tuple(shape), dtype, integer)
 
 
 @st.composite
-def _tensors(draw, shapes, dtype, low, high, integer_valued):
+def _tensors(draw, shape, dtype, integer):
     import torch
 
-    shape = draw(shapes)
-    n = math.prod(shape)
-    element = (st.integers(int(math.ceil(low)), int(math.floor(high))).map(float)
-               if integer_valued else
-               st.floats(low, high, allow_nan=False, allow_infinity=False, width=32))
-    values = draw(st.lists(element, min_size=n, max_size=n))
-    return torch.tensor(values, dtype=dtype or torch.float32).reshape(shape)
+    raw = draw(st.binary(min_size=math.prod(shape), max_size=math.prod(shape)))
+    index = torch.frombuffer(bytearray(raw), dtype=torch.uint8).long() if raw else torch.zeros(0).long()
+    values = _grid()[index % 5 if integer else index]
+    return values.to(dtype or torch.float32).reshape(shape)
+
+
+@functools.cache
+def _grid():
+    """Byte b stands for _grid()[b]: the multiples of 1/32 in [-3, 3], simplest first."""
+    import torch
+
+    order = sorted(range(-96, 97), key=lambda n: (Fraction(n, 32).denominator, abs(n), n < 0))
+    return torch.tensor([n / 32 for n in (order * 2)[:256]], dtype=torch.float64)
 
 
 def expect_value_error(call, *args, what: str, **kwargs) -> None:

@@ -10,7 +10,6 @@ attention the kept positions are found by a slow, obviously correct loop over th
 
 import itertools
 import math
-from fractions import Fraction
 
 import pytest
 import torch
@@ -18,7 +17,7 @@ import torch.nn.functional as F
 from hypothesis import assume
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
-from grader.testing import Close, close, expect_value_error, given, settings, st
+from grader.testing import Close, close, expect_value_error, given, settings, st, tensors
 
 # float32 gradients are sums over S and E of products that cancel, and the float32 rounding of
 # scores up to |scale| * E * 9 (about 40) reaches them: compare with an absolute tolerance that
@@ -87,27 +86,6 @@ def check_finite(tensors_, what):
 
 
 # --- input strategies ------------------------------------------------------------------------
-# Tensors are drawn as one block of bytes (one byte per entry): drawing entries one by one with
-# grader.testing.tensors costs about 0.1 ms each, too slow for the four tensors of every example.
-
-def fast_tensors(shape, dtype=torch.float32, *, integer=False):
-    """Strategy: a tensor of ``shape`` with values in [-3, 3] (whole numbers in [-2, 2] if ``integer``)."""
-    return _fast_tensors(tuple(shape), dtype, integer)
-
-
-# Byte b stands for _VALUES[b]: the multiples of 1/32 in [-3, 3], simplest first (0, 1, -1, 2, -2,
-# 3, -3, 0.5, ...), so that a shrunk failing example shows simple numbers. Products and short sums
-# of these values are exact in float32. Whole-number tensors use the first five: 0, 1, -1, 2, -2.
-_ORDER = sorted(range(-96, 97), key=lambda n: (Fraction(n, 32).denominator, abs(n), n < 0))
-_VALUES = torch.tensor([n / 32 for n in (_ORDER * 2)[:256]], dtype=torch.float64)
-
-
-@st.composite
-def _fast_tensors(draw, shape, dtype, integer):
-    raw = draw(st.binary(min_size=math.prod(shape), max_size=math.prod(shape)))
-    index = torch.frombuffer(bytearray(raw), dtype=torch.uint8).long()  # shapes here are never empty
-    t = _VALUES[index % 5 if integer else index]
-    return t.to(dtype).reshape(shape)
 
 
 @st.composite
@@ -120,7 +98,7 @@ def bool_tensors(draw, shape):
 def grad_outputs(q, v):
     """Strategy: a gradient for the output (..., L, Ev) of attention on q, v."""
     shape = tuple(torch.broadcast_shapes(q.shape[:-1], v.shape[:-2] + (1,))) + v.shape[-1:]
-    return fast_tensors(shape, q.dtype)
+    return tensors(shape, q.dtype)
 
 
 @st.composite
@@ -137,9 +115,9 @@ def attention_case(draw, dtype, *, batch=(2, 2), mask="random", scale="any", min
     B, H = (draw(st.integers(1, n)) for n in batch)
     L, S = draw(st.integers(min_len, max_len)), draw(st.integers(min_len, max_len))
     E, Ev = draw(st.integers(min_e, max_e)), draw(st.integers(1, 4))
-    q = draw(fast_tensors((B, H, L, E), dtype, integer=integer))
-    k = draw(fast_tensors((B, H, S, E), dtype, integer=integer))
-    v = draw(fast_tensors((B, H, S, Ev), dtype))
+    q = draw(tensors((B, H, L, E), dtype, integer=integer))
+    k = draw(tensors((B, H, S, E), dtype, integer=integer))
+    v = draw(tensors((B, H, S, Ev), dtype))
     m = None
     if mask == "random":
         m = draw(bool_tensors(draw(broadcast_shape((B, H, L, S)))))

@@ -14,7 +14,7 @@ from unittest import mock
 import pytest
 import torch
 
-from grader.testing import expect_value_error, given, settings, st
+from grader.testing import expect_value_error, given, st
 
 
 def load_model_py():

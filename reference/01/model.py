@@ -18,7 +18,6 @@ their names and shapes, and has no forward pass (running attention is what you w
 attention.py; this file does not depend on your solutions).
 """
 
-import torch
 from torch import nn
 
 NORMS = ("layernorm", "rmsnorm")

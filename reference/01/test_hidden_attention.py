@@ -8,13 +8,12 @@ reference in float64 and cast to the dtype under test.
 """
 
 import math
-from fractions import Fraction
 
 import pytest
 import torch
 from hypothesis import assume
 
-from grader.testing import Close, close, expect_value_error, given, settings, st
+from grader.testing import Close, close, expect_value_error, given, settings, st, tensors
 
 # float32 gradients: sums over S and E of products that cancel; the float32 rounding of scores up
 # to |scale| * E * 9 reaches them. Absolute tolerance grows with the gradients' size, 4x defaults.
@@ -24,26 +23,7 @@ CLOSE_GRAD32 = Close(magnitude=True).scaled(4)
 CLOSE_LARGE32 = close.scaled(4)
 
 
-# --- input strategies (tensors drawn as one block of bytes: fast, shrinking towards 0) ---------
-
-def fast_tensors(shape, dtype=torch.float32, *, integer=False):
-    """Strategy: a tensor of ``shape``, values in [-3, 3] (whole numbers in [-2, 2] if ``integer``)."""
-    return _fast_tensors(tuple(shape), dtype, integer)
-
-
-# Byte b stands for _VALUES[b]: the multiples of 1/32 in [-3, 3], simplest first (0, 1, -1, 2, -2,
-# 3, -3, 0.5, ...), so that a shrunk failing example shows simple numbers. Products and short sums
-# of these values are exact in float32. Whole-number tensors use the first five: 0, 1, -1, 2, -2.
-_ORDER = sorted(range(-96, 97), key=lambda n: (Fraction(n, 32).denominator, abs(n), n < 0))
-_VALUES = torch.tensor([n / 32 for n in (_ORDER * 2)[:256]], dtype=torch.float64)
-
-
-@st.composite
-def _fast_tensors(draw, shape, dtype, integer):
-    raw = draw(st.binary(min_size=math.prod(shape), max_size=math.prod(shape)))
-    index = torch.frombuffer(bytearray(raw), dtype=torch.uint8).long()  # shapes here are never empty
-    t = _VALUES[index % 5 if integer else index]
-    return t.to(dtype).reshape(shape)
+# --- input strategies -------------------------------------------------------------------------
 
 
 @st.composite
@@ -76,9 +56,9 @@ def attention_case(draw, dtype=torch.float64, *, max_lead=3, min_len=1, max_len=
     q_lead = lead
     k_lead = draw(sub_shape(lead))
     v_lead = draw(sub_shape(lead))
-    q = draw(fast_tensors(q_lead + (L, E), dtype, integer=integer))
-    k = draw(fast_tensors(k_lead + (S, E), dtype, integer=integer))
-    v = draw(fast_tensors(v_lead + (S, Ev), dtype))
+    q = draw(tensors(q_lead + (L, E), dtype, integer=integer))
+    k = draw(tensors(k_lead + (S, E), dtype, integer=integer))
+    v = draw(tensors(v_lead + (S, Ev), dtype))
     scores_shape = torch.broadcast_shapes(q_lead, k_lead) + (L, S)
     m = None
     if mask == "random" or (mask == "maybe" and draw(st.integers(0, 3)) > 0):  # "maybe": 3/4 with a mask
@@ -94,7 +74,7 @@ def attention_case(draw, dtype=torch.float64, *, max_lead=3, min_len=1, max_len=
 
 
 def grad_outputs(shape, dtype):
-    return fast_tensors(shape, dtype)
+    return tensors(shape, dtype)
 
 
 def as64(*xs):
