@@ -54,9 +54,10 @@ def _text(exc: BaseException) -> str:
 
 
 def _falsifying_example(exc: BaseException) -> str:
-    """Hypothesis' shrunk example from the exception's notes, fixtures left out."""
+    """Hypothesis' shrunk example from the exception's notes, fixtures left out (the note reads
+    "Falsifying example: ..." up to hypothesis 6.16x, "Failing test case: ..." after)."""
     for note in getattr(exc, "__notes__", ()):
-        if note.startswith("Falsifying example"):
+        if note.startswith(("Falsifying example", "Failing test case")):
             call = note.split(":", 1)[1].strip()
             inner = call[call.find("(") + 1: call.rfind(")")] if "(" in call else call
             return _FIXTURE_ARGS.sub("", inner + "\n").strip().rstrip(",")

@@ -42,7 +42,7 @@ def test_points(result: StudentResult) -> list[tuple[results.TestOutcome, float,
         s = scores[outcome.test.exercise]
         possible = s.max_points * outcome.test.weight / s.total_weight if s.total_weight else 0.0
         earned = possible if outcome.passed and not s.forbidden else 0.0
-        rows.append((outcome, round(earned, 4), round(possible, 4)))
+        rows.append((outcome, earned, possible))
     return rows
 
 

@@ -21,6 +21,7 @@ PASSED, FAILED, NOT_IMPLEMENTED, FORBIDDEN, ERROR = (
 
 @dataclass(frozen=True)
 class TestDefinition:
+    __test__ = False  # not a pytest test class, despite its name
     id: str  # stable id, "test_attention.py::test_sdpa_matches_torch[float32]"
     exercise: str  # exercise id from the assignment
     description: str  # the property it checks, one line (the test's docstring)
@@ -30,6 +31,7 @@ class TestDefinition:
 
 @dataclass(frozen=True)
 class TestOutcome:
+    __test__ = False
     test: TestDefinition
     status: str  # PASSED, FAILED, NOT_IMPLEMENTED, FORBIDDEN or ERROR (a harness fault)
     message: str = ""  # what the student reads when it did not pass
@@ -59,11 +61,11 @@ def score(assignment: Assignment, outcomes: Iterable[TestOutcome]) -> dict[str, 
         total = sum(o.test.weight for o in mine)
         passed = sum(o.test.weight for o in mine if o.passed)
         forbidden = exercise.from_scratch and any(o.status == FORBIDDEN for o in mine)
-        points = 0.0 if forbidden or not total else round(exercise.points * passed / total, 4)
+        points = 0.0 if forbidden or not total else exercise.points * passed / total
         scores[exercise.id] = ExerciseScore(exercise.id, points, exercise.points, passed, total,
                                             forbidden)
     return scores
 
 
 def total(scores: dict[str, ExerciseScore]) -> float:
-    return round(sum(s.points for s in scores.values()), 4)
+    return sum(s.points for s in scores.values())
