@@ -80,6 +80,9 @@ def student(request: pytest.FixtureRequest, _grader_submissions: dict):
     if not folder.is_dir():
         raise pytest.UsageError(f"--submission {chosen}: no such folder")
     if folder not in _grader_submissions:
+        import torch
+
+        torch.set_num_threads(1)  # tests use tiny tensors: threads only contend (as in the worker)
         executor = Executor(folder, assignment.forbidden_calls)
         _grader_submissions[folder] = Submission(local_transport(executor), assignment.student_modules)
     return _grader_submissions[folder]
