@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from grader import results
+from grader.proxy import LIMIT_ERRORS
 from grader.assignment import Assignment
 
 MAX_PRINTED_OUTPUT = 10_000
@@ -143,9 +144,13 @@ def _exercise_failures(exercise_id: str, outcomes: list[results.TestOutcome]) ->
 def _error_body(message: str) -> str:
     """A failure message without its test-specific lines (title, example, reproduce command)."""
     lines = message.splitlines()[1:]
-    if len(lines) > 1 and lines[0].split(":")[0] in ("MissingModule", "ImportFailed", "MissingName"):
+    if lines and lines[0].split(":")[0] in _SHARED_CAUSES:
         return lines[0]
     return message
+
+
+# Failures whose first line says all there is to say, whatever the test: shown once per exercise.
+_SHARED_CAUSES = ("MissingModule", "ImportFailed", "MissingName", *LIMIT_ERRORS)
 
 
 def _summary_line(result: StudentResult) -> str:

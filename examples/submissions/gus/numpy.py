@@ -1,0 +1,4 @@
+"""Hostile: a shadow numpy."""
+import os
+
+os._exit(3)

@@ -1,0 +1,2 @@
+"""Hostile: a shadow torch whose tensors compare equal to everything."""
+raise SystemExit("shadow torch imported")
