@@ -100,3 +100,19 @@ def test_hidden_complexity_fit_rejects_bad_input(student):
         expect_value_error(f, sizes, times, what=f"fit_power_law({sizes}, {times})")
     expect_value_error(f, torch.tensor([1.0, 2.0, 4.0]), torch.tensor([1.0, 2.0]),
                        what="fit_power_law(tensor of 3, tensor of 2)")
+
+
+@pytest.mark.exercise("complexity", weight=1)
+@pytest.mark.parametrize("sizes", [(3, 5, 4, 2), (16, 9, 8, 32)])
+def test_hidden_complexity_flops_match_flop_counter_mode(student, sizes):
+    """attention_matmul_flops equals what torch.utils.flop_counter.FlopCounterMode counts for the
+    two products (scores, then weighted sum)"""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    q_len, kv_len, d_k, d_v = sizes
+    query, key, value = torch.randn(q_len, d_k), torch.randn(kv_len, d_k), torch.randn(kv_len, d_v)
+    with FlopCounterMode(display=False) as counter:
+        (query @ key.T) @ value
+    got = student.complexity.attention_matmul_flops(*sizes)
+    assert got == counter.get_total_flops(), (
+        f"attention_matmul_flops{sizes} = {got!r}, FlopCounterMode counts {counter.get_total_flops()}")
