@@ -15,8 +15,7 @@ from typing import Iterable
 
 from grader.assignment import Assignment
 
-PASSED, FAILED, NOT_IMPLEMENTED, FORBIDDEN, ERROR = (
-    "passed", "failed", "not_implemented", "forbidden", "error")
+PASSED, FAILED, NOT_IMPLEMENTED, FORBIDDEN = "passed", "failed", "not_implemented", "forbidden"
 
 
 @dataclass(frozen=True)
@@ -33,7 +32,7 @@ class TestDefinition:
 class TestOutcome:
     __test__ = False
     test: TestDefinition
-    status: str  # PASSED, FAILED, NOT_IMPLEMENTED, FORBIDDEN or ERROR (a harness fault)
+    status: str  # PASSED, FAILED, NOT_IMPLEMENTED or FORBIDDEN
     message: str = ""  # what the student reads when it did not pass
     tags: tuple[str, ...] = field(default=())  # extra tags, e.g. "misconception:sdpa.missing_scale"
 
