@@ -29,7 +29,7 @@ from pathlib import Path
 from grader import cgroups, sandbox, wire
 
 _TICK = 0.05
-MAX_TIMEOUTS = 2  # a function that ran out of time this often in a session is not called again
+MAX_TIMEOUTS = 2  # a function that ran out of time or memory this often in a session is not called again
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -290,12 +290,13 @@ class Session:
         os.chmod(self.scratch, 0o777)
         self.events: list[str] = []  # limits hit and crashes, for the feedback
         self._worker: Worker | None = None
-        self._timeouts: dict[str, int] = {}
+        self._timeouts: dict[str, list[str]] = {}  # the time / memory limits each function hit
 
     def transport(self, request: dict) -> dict:
         label = _label(request)
-        if self._timeouts.get(label, 0) >= MAX_TIMEOUTS:
-            return _error("TimeLimitExceeded", f"{label} was not called again: it exceeded the time "
+        hits = self._timeouts.get(label, [])
+        if len(hits) >= MAX_TIMEOUTS:
+            return _error(hits[-1], f"{label} was not called again: it exceeded a time or memory "
                           f"limit {MAX_TIMEOUTS} times already")
         if self._worker is None or self._worker.pid < 0:
             self._worker = self.template.spawn(self.folder, self.scratch, self.forbidden)
@@ -303,8 +304,8 @@ class Session:
         if self._worker.pid < 0:
             error = reply.get("error", {})
             self.events.append(error.get("message", "the worker stopped"))
-            if error.get("type") == "TimeLimitExceeded":
-                self._timeouts[label] = self._timeouts.get(label, 0) + 1
+            if error.get("type") in ("TimeLimitExceeded", "MemoryLimitExceeded"):
+                self._timeouts.setdefault(label, []).append(error["type"])
         return reply
 
     def close(self) -> str:

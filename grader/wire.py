@@ -7,7 +7,8 @@ tensors and numbers on the sending side.
 
 Encodings (``v`` a value):
 
-    None, bool, int, float, str   -> themselves (floats may be NaN / inf; subclasses lose their type)
+    None, bool, int, float, str   -> themselves (floats may be NaN / inf; subclasses lose their type;
+                                     a decoded str is always valid UTF-8: a lone surrogate becomes "?")
     list / tuple / dict / bytes   -> {"l": [v...]} / {"u": [v...]} / {"d": [[k, v]...]} / {"b": b64}
     torch.Tensor                  -> {"T": [dtype, shape, b64]}
     an object held by the worker  -> {"H": [handle_id, type_name]}  (decoded as :class:`Handle`)
@@ -154,7 +155,9 @@ def _tensor_to_json(tensor) -> list:
 def _from_json(tree: Any, limits: Limits, depth: int, budget: list) -> Any:
     if depth > limits.max_depth:
         raise WireError("message nested too deeply")
-    if tree is None or isinstance(tree, (bool, int, float, str)):
+    if isinstance(tree, str):
+        return _utf8(tree)
+    if tree is None or isinstance(tree, (bool, int, float)):
         return tree
     if not isinstance(tree, dict) or len(tree) != 1:
         raise WireError("malformed value")
@@ -168,8 +171,10 @@ def _from_json(tree: Any, limits: Limits, depth: int, budget: list) -> Any:
             if not isinstance(pair, list) or len(pair) != 2:
                 raise WireError("malformed dict entry")
             key = _from_json(pair[0], limits, depth + 1, _spend(budget, pair))
-            if isinstance(key, (list, dict)):
-                raise WireError("unhashable dict key")
+            try:
+                hash(key)
+            except TypeError:
+                raise WireError("unhashable dict key") from None
             out[key] = _from_json(pair[1], limits, depth + 1, budget)
         return out
     if tag == "b":
@@ -180,8 +185,13 @@ def _from_json(tree: Any, limits: Limits, depth: int, budget: list) -> Any:
         if (not isinstance(body, list) or len(body) != 2 or type(body[0]) is not int
                 or not isinstance(body[1], str)):
             raise WireError("malformed handle")
-        return Handle(body[0], body[1][:200])
+        return Handle(body[0], _utf8(body[1][:200]))
     raise WireError(f"unknown tag {tag!r}")
+
+
+def _utf8(text: str) -> str:
+    """``text``, with what UTF-8 cannot hold (a lone surrogate from a ``\\ud800`` escape) as "?"."""
+    return text if text.isascii() else text.encode("utf-8", "replace").decode("utf-8")
 
 
 def _list(body: Any) -> list:
@@ -215,11 +225,11 @@ def _tensor_from_json(body: Any, limits: Limits):
     if not isinstance(shape, list) or len(shape) > 16 or not all(
             type(n) is int and 0 <= n for n in shape):
         raise WireError("malformed tensor shape")
-    numel = 1
+    numel, span = 1, 1  # span: the size without its zero dimensions, which bounds every stride
     for n in shape:
-        numel *= n
-    if numel > limits.max_tensor_elements:
-        raise WireError(f"tensor of {numel} elements exceeds {limits.max_tensor_elements}")
+        numel, span = numel * n, span * max(n, 1)
+    if span > limits.max_tensor_elements:
+        raise WireError(f"tensor of shape {shape} exceeds {limits.max_tensor_elements} elements")
     torch = _torch()
     dtype = getattr(torch, dtype_name)
     itemsize = 1 if dtype == torch.bool else torch.empty((), dtype=dtype).element_size()

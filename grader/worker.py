@@ -151,7 +151,18 @@ def _serve(channel: socket.socket, executor) -> None:
             request = wire.decode(wire.read_frame(read_exact))
         except EOFError:
             return
-        channel.sendall(wire.frame(executor.encode_reply(executor.handle(request))))
+        reply = executor.encode_reply(executor.handle(request))
+        _flush_output()
+        channel.sendall(wire.frame(reply))
+
+
+def _flush_output() -> None:
+    """Write out what the call printed now: the worker is killed, never exits, when released."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # past the output limit: what did not fit is dropped
+            pass
 
 
 def _release(pid, live: set[int]) -> None:

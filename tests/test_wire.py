@@ -1,6 +1,8 @@
 """The worker-to-grader message format: round trips, and a parser that only ever raises WireError."""
 
+import io
 import json
+import os
 
 import numpy as np
 import pytest
@@ -131,3 +133,139 @@ def test_oversized_frame_header_is_refused_before_reading_the_body():
     header = (2**31).to_bytes(4, "big")
     with pytest.raises(wire.WireError, match="exceeds"):
         wire.read_frame(lambda n: header[:n], wire.Limits(max_message_bytes=1 << 20))
+
+
+# --- the parser against hostile bytes: only WireError (EOFError for a short stream), never a hang ---
+
+def stream_reader(stream):
+    """``read_exact`` over a binary stream, as the worker and the grader read their sockets."""
+
+    def read_exact(n):
+        data = stream.read(n)
+        if data is None or len(data) < n:
+            raise EOFError
+        return data
+
+    return read_exact
+
+
+def read_from_pipe(data: bytes, limits=wire.DEFAULT_LIMITS):
+    """One frame read through a real pipe whose writer has finished (so a short read is EOF)."""
+    read_fd, write_fd = os.pipe()
+    with os.fdopen(read_fd, "rb") as reader:
+        with os.fdopen(write_fd, "wb") as writer:
+            writer.write(data)  # at most 64 KiB here: the pipe's buffer holds it all
+        return wire.decode(wire.read_frame(stream_reader(reader), limits), limits)
+
+
+def strings_of(value):
+    """Every str a decoded value holds: keys, items, handle type names."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, wire.Handle):
+        yield value.type_name
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from strings_of(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from strings_of(key)
+            yield from strings_of(item)
+
+
+def decode_or_wire_error(data: bytes):
+    """Decode ``data``; any value it yields must be writable as UTF-8 (feedback files, sqlite)."""
+    try:
+        value = wire.decode(data)
+    except wire.WireError:
+        return
+    for text in strings_of(value):
+        text.encode("utf-8")
+
+
+@pytest.mark.parametrize("data", [
+    b"", b"\x00", b"\x00\x00\x00", b"\x00\x00\x00\x05{", b"\x00\x00\x00\x05[1,",
+    wire.frame(wire.encode([1, 2, 3]))[:-1], wire.frame(wire.encode(torch.zeros(8)))[:20],
+])
+def test_truncated_frames_on_a_pipe_end_in_eof(data):
+    with pytest.raises((EOFError, wire.WireError)):
+        read_from_pipe(data)
+
+
+@pytest.mark.parametrize("data", [
+    b"\xff\xff\xff\xff", b"\x7f\xff\xff\xff" + b"x" * 100,
+    (wire.DEFAULT_LIMITS.max_message_bytes + 1).to_bytes(4, "big"),
+    b"\x00\x00\x00\x00", b"\x00\x00\x00\x04\xff\xfe\xfd\xfc", b"\x00\x00\x00\x03nul",
+    wire.frame(b'{"l": [' * 3000 + b"]}" * 3000),
+])
+def test_oversized_empty_and_garbage_frames_on_a_pipe_raise_wire_error(data):
+    with pytest.raises(wire.WireError):
+        read_from_pipe(data)
+
+
+def test_a_frame_header_above_the_limit_is_refused_without_reading_on():
+    stream = io.BytesIO((1001).to_bytes(4, "big") + b"x" * 5000)
+    with pytest.raises(wire.WireError, match="exceeds"):
+        wire.read_frame(stream_reader(stream), wire.Limits(max_message_bytes=1000))
+    assert stream.tell() == 4
+
+
+@pytest.mark.parametrize("tag", ["l", "u", "d"])
+def test_nesting_is_accepted_up_to_the_limit_and_refused_beyond(tag):
+    limits = wire.Limits(max_depth=20)
+
+    def nested(depth):
+        opening = b'{"d": [["k", ' if tag == "d" else b'{"%s": [' % tag.encode()
+        closing = b"]]}" if tag == "d" else b"]}"
+        return opening * depth + b"1" + closing * depth
+
+    wire.decode(nested(20), limits)
+    with pytest.raises(wire.WireError, match="deeply"):
+        wire.decode(nested(21), limits)
+    with pytest.raises(wire.WireError):
+        wire.decode(nested(100_000))  # beyond what the JSON parser itself can nest
+
+
+@pytest.mark.parametrize("payload", [
+    b'{"d": [[{"u": [{"l": []}]}, 1]]}', b'{"d": [[{"u": [{"d": []}]}, 1]]}',  # unhashable tuple keys
+    b'{"T": ["float32", [0, 18446744073709551616], ""]}',  # empty, but no size torch can hold
+    b'{"T": ["float32", [0, 9223372036854775807, 9223372036854775807], ""]}',
+    b'{"T": ["float32", [2, 0, 40000000], ""]}', b'{"T": ["int64", [' + b"1, " * 16 + b'1], ""]}',
+    b'{"l": [' + b"0," * 1_000_001 + b"0]}",  # more items than a message may hold
+    b"1" * 5000,  # an integer beyond Python's digit limit
+])
+def test_hostile_structures_raise_wire_error(payload):
+    with pytest.raises(wire.WireError):
+        wire.decode(payload)
+
+
+def test_lone_surrogates_become_valid_utf8():
+    value = wire.decode(b'{"d": [["\\ud800key", "bad \\udfff text \\ud83d\\ude00"]]}')
+    assert value == {"?key": "bad ? text \U0001f600"}
+    assert wire.decode(b'{"H": [1, "\\ud800"]}') == wire.Handle(1, "?")
+
+
+@settings(max_examples=200)
+@given(plain, st.data())
+def test_fuzz_mutated_messages_decode_or_raise_wire_error(value, data):
+    encoded = bytearray(wire.encode(value))
+    for _ in range(data.draw(st.integers(1, 4))):
+        position = data.draw(st.integers(0, len(encoded)))
+        action = data.draw(st.sampled_from(["flip", "insert", "delete"]))
+        byte = data.draw(st.sampled_from(b'{}[]",:\\ulduTHb0-9e\xff'))
+        if action == "insert":
+            encoded.insert(position, byte)
+        elif position < len(encoded):
+            encoded[position] = byte if action == "flip" else encoded[position]
+            if action == "delete":
+                del encoded[position]
+    decode_or_wire_error(bytes(encoded))
+
+
+@settings(max_examples=100)
+@given(st.integers(0, 2**32 - 1), st.binary(max_size=300))
+def test_fuzz_frames_on_a_pipe_never_raise_anything_else(size, body):
+    try:
+        read_from_pipe(size.to_bytes(4, "big") + body, wire.Limits(max_message_bytes=200))
+    except (EOFError, wire.WireError):
+        pass
