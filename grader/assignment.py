@@ -40,6 +40,7 @@ class Assignment:
     public_tests: str = "."  # folder of the shipped tests, relative to the published copy
     hidden_tests: str = "."  # folder of the hidden tests (test_hidden_*.py), relative to the reference
     limits: dict = field(default_factory=dict)  # worker limits ([limits]; see grader.sandbox.Limits)
+    misconceptions: str = ""  # module of the reference folder cataloguing mistakes (grader.diagnose)
 
     @property
     def total_points(self) -> float:
@@ -77,7 +78,7 @@ def load(folder: str | Path) -> Assignment:
             given_files=tuple(data.get("given_files", ())), exercises=exercises,
             forbidden_calls=tuple(data.get("forbidden_calls", ())),
             public_tests=data.get("public_tests", "."), hidden_tests=data.get("hidden_tests", "."),
-            limits=dict(data.get("limits", {})))
+            limits=dict(data.get("limits", {})), misconceptions=str(data.get("misconceptions", "")))
     except FileNotFoundError:
         raise AssignmentError(f"no {CONFIG_NAME} in {folder}") from None
     except (KeyError, TypeError, ValueError) as exc:

@@ -8,7 +8,8 @@ Registered as a pytest plugin (entry point ``pytest11``); it only acts on tests 
   reference folder, the ``reference`` fixture (the reference modules, imported in-process);
 - failure reports that name the exercise, the property and the smallest failing input, with no
   harness traceback; an unimplemented exercise is one line;
-- a closing table of points per exercise, an estimate from the tests that ran.
+- a closing table of points per exercise, an estimate from the tests that ran;
+- ``--github-feedback``: the same feedback for a pull request (:mod:`grader.github`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("grader", "assignment grading")
     group.addoption("--submission", metavar="DIR", default=None,
                     help="test the student modules in DIR instead of those beside the tests")
+    group.addoption("--github-feedback", action="store_true", default=False,
+                    help="in GitHub Actions: write the feedback to $GITHUB_STEP_SUMMARY and annotate "
+                    "the failing functions (grader.github)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -38,6 +42,10 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "exercise(id, weight=1.0): the assignment exercise a test belongs to, and its "
         "weight among that exercise's tests")
     config.stash[_OUTCOMES] = {}
+    if config.getoption("github_feedback"):
+        from grader.github import GitHubFeedback
+
+        config.pluginmanager.register(GitHubFeedback(config), "grader-github-feedback")
     from grader.testing import load_hypothesis_profile
 
     load_hypothesis_profile()
@@ -75,10 +83,9 @@ def student(request: pytest.FixtureRequest, _grader_submissions: dict):
     from grader.proxy import Submission, local_transport
 
     assignment = _assignment_of(request)
-    chosen = request.config.getoption("submission")
-    folder = Path(chosen).resolve() if chosen else assignment.folder
+    folder = submission_folder(request.config, assignment)
     if not folder.is_dir():
-        raise pytest.UsageError(f"--submission {chosen}: no such folder")
+        raise pytest.UsageError(f"--submission {request.config.getoption('submission')}: no such folder")
     if folder not in _grader_submissions:
         import torch
 
@@ -108,6 +115,12 @@ def load_reference(assignment: assignment_mod.Assignment) -> types.SimpleNamespa
         spec.loader.exec_module(module)
         modules[name] = module
     return types.SimpleNamespace(**modules)
+
+
+def submission_folder(config: pytest.Config, assignment: assignment_mod.Assignment) -> Path:
+    """The folder of the modules under test: ``--submission DIR``, else the assignment's own."""
+    chosen = config.getoption("submission")
+    return Path(chosen).resolve() if chosen else assignment.folder
 
 
 def _assignment_of(request: pytest.FixtureRequest) -> assignment_mod.Assignment:
@@ -141,13 +154,27 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if call.excinfo is None:
         item.config.stash[_OUTCOMES][item.nodeid] = (folder, results.TestOutcome(test, results.PASSED))
         return
-    exc = item.stash.get(_RAISED, call.excinfo.value)
+    exc = raised_by(item, call)
     message = feedback.failure_message(exc, test, reproduce=f'pytest "{item.nodeid}"')
     outcome = results.TestOutcome(test, feedback.status_of(exc), message)
     item.config.stash[_OUTCOMES][item.nodeid] = (folder, outcome)
     report.outcome = "failed"
     report.longrepr = message
     report.grader_status = outcome.status
+
+
+def raised_by(item: pytest.Item, call: pytest.CallInfo) -> BaseException | None:
+    """The exception the test itself raised in ``call``, if any."""
+    return None if call.excinfo is None else item.stash.get(_RAISED, call.excinfo.value)
+
+
+def outcomes_by_folder(config: pytest.Config) -> dict[Path, dict[str, results.TestOutcome]]:
+    """The outcomes recorded so far, by assignment folder: node id -> outcome."""
+    found: dict[Path, dict[str, results.TestOutcome]] = {}
+    for nodeid, (folder, outcome) in config.stash.get(_OUTCOMES, {}).items():
+        if folder is not None:
+            found.setdefault(folder, {})[nodeid] = outcome
+    return found
 
 
 def pytest_report_teststatus(report, config):
@@ -159,12 +186,8 @@ def pytest_report_teststatus(report, config):
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
-    by_folder: dict[Path, list] = {}
-    for folder, outcome in config.stash.get(_OUTCOMES, {}).values():
-        if folder is not None:
-            by_folder.setdefault(folder, []).append(outcome)
-    for folder, outcomes in by_folder.items():
-        _write_points_table(terminalreporter, assignment_mod.load(folder), outcomes)
+    for folder, outcomes in outcomes_by_folder(config).items():
+        _write_points_table(terminalreporter, assignment_mod.load(folder), list(outcomes.values()))
 
 
 def _write_points_table(reporter, assignment: assignment_mod.Assignment, outcomes: list) -> None:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from grader import results
+from grader import feedback, results
+from grader.diagnose import WeightsPair
 from grader.proxy import LIMIT_ERRORS
 from grader.assignment import Assignment
 
@@ -25,6 +26,7 @@ class StudentResult:
     isolation: str  # the layers reached, e.g. "process+rlimits+bwrap+landlock+cgroup+uid"
     printed: str = ""  # what the submission wrote to stdout/stderr (truncated)
     events: tuple[str, ...] = field(default=())  # limits hit, crashes
+    heatmaps: tuple[WeightsPair, ...] = field(default=())  # expected vs student attention weights
 
     @property
     def scores(self) -> dict[str, results.ExerciseScore]:
@@ -80,21 +82,21 @@ def csv_header(assignment: Assignment) -> list[str]:
 def csv_row(result: StudentResult) -> list[str]:
     """Points per exercise; an empty cell for an exercise this run did not grade."""
     scores = result.scores
-    return [result.student, *(_number(scores[e.id].points) if scores[e.id].total_weight else ""
-                              for e in result.assignment.exercises), _number(result.total)]
+    return [result.student, *(number(scores[e.id].points) if scores[e.id].total_weight else ""
+                              for e in result.assignment.exercises), number(result.total)]
 
 
 def to_feedback_md(result: StudentResult) -> str:
     assignment, scores = result.assignment, result.scores
     lines = [f"# Assignment {assignment.id} ({assignment.title}): feedback for {result.student}", "",
-             f"**Total: {_number(result.total)} / {_number(assignment.total_points)}**", "",
+             f"**Total: {number(result.total)} / {number(assignment.total_points)}**", "",
              "| exercise | points | tests passed | note |", "| --- | ---: | ---: | --- |"]
     for exercise in assignment.exercises:
         mine = [o for o in result.outcomes if o.test.exercise == exercise.id]
         s = scores[exercise.id]
-        note = _exercise_note(mine, s)
-        lines.append(f"| {exercise.id} ({exercise.title}) | {_number(s.points)} / "
-                     f"{_number(exercise.points)} | {sum(o.passed for o in mine)}/{len(mine)} | {note} |")
+        note = exercise_note(mine, s)
+        lines.append(f"| {exercise.id} ({exercise.title}) | {number(s.points)} / "
+                     f"{number(exercise.points)} | {sum(o.passed for o in mine)}/{len(mine)} | {note} |")
     failures = [o for o in result.outcomes if not o.passed]
     if failures:
         lines += ["", "## What to fix", ""]
@@ -111,7 +113,7 @@ def to_feedback_md(result: StudentResult) -> str:
     return "\n".join(lines)
 
 
-def _exercise_note(outcomes: list[results.TestOutcome], score: results.ExerciseScore) -> str:
+def exercise_note(outcomes: list[results.TestOutcome], score: results.ExerciseScore) -> str:
     if not outcomes:
         return "not graded in this run"
     if score.forbidden:
@@ -122,23 +124,38 @@ def _exercise_note(outcomes: list[results.TestOutcome], score: results.ExerciseS
 
 
 def _exercise_failures(exercise_id: str, outcomes: list[results.TestOutcome]) -> list[str]:
-    """The failures of one exercise, identical errors shown once with how many tests they fail."""
+    """The failures of one exercise: its named mistakes once, then identical errors shown once
+    with how many tests they fail."""
     if all(o.status == results.NOT_IMPLEMENTED for o in outcomes):
         return [f"### {exercise_id}", "", "Not implemented yet.", ""]
-    groups: dict[str, list[results.TestOutcome]] = {}
-    for outcome in outcomes:
-        if outcome.status != results.NOT_IMPLEMENTED:
-            groups.setdefault(_error_body(outcome.message), []).append(outcome)
     lines = [f"### {exercise_id}", ""]
-    for body, mine in list(groups.items())[:5]:
+    for diagnosis in diagnoses(outcomes):
+        lines += ["```", diagnosis, "```", ""]
+    groups = failure_groups(outcomes)
+    for mine in groups[:5]:
         first = mine[0]
         kind = "hidden test" if first.test.hidden else "public test"
         also = f" (and {len(mine) - 1} more tests failing the same way)" if len(mine) > 1 else ""
         lines += [f"- **{first.test.description}** ({kind}){also}", "", "```",
-                  first.message.rstrip(), "```", ""]
+                  feedback.split_diagnosis(first.message)[0].rstrip(), "```", ""]
     if len(groups) > 5:
         lines.append(f"- ... and {len(groups) - 5} more kinds of failure in this exercise.")
     return lines
+
+
+def failure_groups(outcomes: list[results.TestOutcome]) -> list[list[results.TestOutcome]]:
+    """The failed outcomes (not the unimplemented ones) grouped by identical error."""
+    groups: dict[str, list[results.TestOutcome]] = {}
+    for outcome in outcomes:
+        if not outcome.passed and outcome.status != results.NOT_IMPLEMENTED:
+            groups.setdefault(_error_body(feedback.split_diagnosis(outcome.message)[0]), []).append(outcome)
+    return list(groups.values())
+
+
+def diagnoses(outcomes: list[results.TestOutcome]) -> list[str]:
+    """The distinct named-mistake blocks in the outcomes' messages, in order."""
+    found = [feedback.split_diagnosis(o.message)[1] for o in outcomes]
+    return list(dict.fromkeys(d for d in found if d))
 
 
 def _error_body(message: str) -> str:
@@ -155,9 +172,9 @@ _SHARED_CAUSES = ("MissingModule", "ImportFailed", "MissingName", *LIMIT_ERRORS)
 
 def _summary_line(result: StudentResult) -> str:
     passed = sum(o.passed for o in result.outcomes)
-    return (f"{_number(result.total)} / {_number(result.assignment.total_points)} points; "
+    return (f"{number(result.total)} / {number(result.assignment.total_points)} points; "
             f"{passed} of {len(result.outcomes)} tests passed.")
 
 
-def _number(value: float) -> str:
+def number(value: float) -> str:
     return f"{value:.2f}".rstrip("0").rstrip(".")

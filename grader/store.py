@@ -7,6 +7,7 @@ anything the submission produced, except its captured output as text).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import sqlite3
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from grader import results
 from grader.assignment import Assignment
+from grader.diagnose import WeightsPair
 from grader.reports import StudentResult
 
 _SCHEMA = """
@@ -60,7 +62,8 @@ def to_payload(result: StudentResult) -> dict:
         "outcomes": [{"test": vars(o.test), "status": o.status, "message": o.message,
                       "tags": list(o.tags)} for o in result.outcomes],
         "execution_time": result.execution_time, "isolation": result.isolation,
-        "printed": result.printed, "events": list(result.events)}
+        "printed": result.printed, "events": list(result.events),
+        "heatmaps": [dataclasses.asdict(h) for h in result.heatmaps]}
 
 
 def from_payload(student: str, assignment: Assignment, payload: dict) -> StudentResult:
@@ -68,7 +71,8 @@ def from_payload(student: str, assignment: Assignment, payload: dict) -> Student
                                          o["message"], tuple(o["tags"]))
                      for o in payload["outcomes"])
     return StudentResult(student, assignment, outcomes, payload["execution_time"],
-                         payload["isolation"], payload["printed"], tuple(payload["events"]))
+                         payload["isolation"], payload["printed"], tuple(payload["events"]),
+                         tuple(WeightsPair(**h) for h in payload.get("heatmaps", ())))
 
 
 def content_hash(folder: Path) -> str:

@@ -42,6 +42,19 @@ def load_hypothesis_profile(max_examples: int = 20, shrink: bool = True) -> None
         phases=phases, report_multiple_bugs=False,
         suppress_health_check=list(HealthCheck), print_blob=False)
     settings.load_profile(PROFILE)
+    _print_tensors_compactly()
+
+
+def _print_tensors_compactly() -> None:
+    """Hypothesis prints a failing example's tensors with :func:`grader.feedback.show`."""
+    from hypothesis.vendor import pretty
+
+    from grader.feedback import show
+
+    def printer(tensor, p, cycle) -> None:
+        p.text(show(tensor).replace("\n", "\n      "))
+
+    pretty.for_type_by_name("torch", "Tensor", printer)
 
 
 def tensors(shape, dtype=None, *, integer: bool = False):
@@ -142,7 +155,7 @@ class Close:
             f"{what}: values differ at {bad} of {ok.numel()} positions (tolerance: "
             f"atol={atol:.1e}, rtol={rtol:.1e}); the largest difference is at index {where}: "
             f"expected {e[where].item():.6g}, got {g[where].item():.6g}\n"
-            f"expected:\n{_short(expected)}\ngot:\n{_short(got)}")
+            + _side_by_side(expected, got, where))
 
 
 close = Close()
@@ -156,6 +169,20 @@ def _default_tolerances(dtype) -> tuple[float, float]:
     return table.get(dtype, (0.0, 0.0))
 
 
-def _short(tensor, limit: int = 400) -> str:
-    text = repr(tensor)
-    return text if len(text) <= limit else text[:limit] + " ..."
+def _side_by_side(expected, got, where: tuple) -> str:
+    """Expected and got, small enough to read: whole when small, else a window of at most 6 x 6
+    values (of the 2-D slice) around the largest difference, labelled with its index ranges."""
+    from grader.feedback import MAX_SHOWN_VALUES, show
+
+    if expected.numel() <= MAX_SHOWN_VALUES or expected.dim() == 0:
+        return f"expected: {show(expected)}\ngot: {show(got)}"
+    index = [str(i) for i in where[:-2]]
+    window = []
+    for axis in range(max(0, expected.dim() - 2), expected.dim()):
+        start = max(0, min(where[axis] - 2, expected.shape[axis] - 6))
+        window.append(slice(start, start + 6))
+    key = (*where[:-2], *window) if expected.dim() >= 2 else tuple(window)
+    label = "[" + ", ".join(index + [f"{w.start}:{min(w.stop, n)}" for w, n in
+                                     zip(window, expected.shape[-len(window):])]) + "]"
+    return (f"expected{label} (around the largest difference): {show(expected[key])}\n"
+            f"got{label}: {show(got[key])}")

@@ -26,3 +26,46 @@ def test_example_is_read_from_either_hypothesis_note_format_without_fixtures():
 
 def test_not_implemented_is_one_line():
     assert failure_message(NotImplementedYet("sdpa: not implemented yet"), TEST) == "[sdpa] not implemented yet"
+
+
+def test_tensors_are_shown_small_with_dtype_and_shape_and_masks_as_0_1_grids():
+    import torch
+
+    from grader.feedback import show
+
+    assert show(torch.tensor([[1.0, 0.5], [1 / 3, -2.0]])) == "float32 (2, 2):\n       1    0.5\n  0.3333     -2"
+    assert show(torch.ones(2, 2, dtype=torch.bool).tril()) == "bool (2, 2):\n  1 0\n  1 1"
+    long = show(torch.arange(500.0))
+    assert long.startswith("float32 (500,): 500 values in [0, 499]") and "\n" not in long
+
+
+def test_a_failing_example_prints_tensors_compactly_and_a_hidden_test_says_how_to_reproduce():
+    import pytest
+    from hypothesis import given
+
+    from grader.testing import close, load_hypothesis_profile, tensors
+
+    load_hypothesis_profile(max_examples=5)
+
+    @given(q=tensors((2, 30)))
+    def test_x(q):
+        close(q + 1, q, what="output")
+
+    with pytest.raises(AssertionError) as caught:
+        test_x()
+    hidden = TestDefinition(id="test_hidden_x.py::test_x", exercise="sdpa", description="d", hidden=True)
+    message = failure_message(caught.value, hidden)
+    assert "q=float32 (2, 30):" in message
+    assert "tensor(" not in message and len(message) < 2000
+    assert "expected[0:2, 0:6] (around the largest difference)" in message
+    assert message.endswith("Reproduce: this is a hidden test; call your function on the input above")
+
+
+def test_pytest_introspection_and_memory_addresses_are_left_out():
+    exc = AssertionError("causal_mask(1): wrong entries\nassert False\n"
+                         " +  where False = <built-in method equal of type object at 0x7f4c394cea40>(a, b)\n"
+                         " +    where <built-in method equal> = torch.equal")
+    message = failure_message(exc, TEST)
+    assert message.splitlines()[1:] == ["causal_mask(1): wrong entries", "assert False"]
+    error = ValueError("<Tokenizer object at 0x7f00aa>: bad")
+    assert "ValueError: <Tokenizer object>: bad" in failure_message(error, TEST)

@@ -44,13 +44,18 @@ def _split_lines(source: str) -> tuple[set[str], set[str]]:
     return inside, outside
 
 
+def solution_lines(definition: assignment.Assignment) -> set[str]:
+    """Significant lines of the reference's solution regions that its other code does not also hold."""
+    secret, public = set(), set()
+    for name in (*(f"{m}.py" for m in definition.student_modules), *definition.given_files):
+        inside, outside = _split_lines((definition.folder / name).read_text())
+        secret, public = secret | inside, public | outside
+    return secret - public
+
+
 def test_no_solution_line_reaches_the_published_folder(assignment01):
     """Lines of solution regions that given code does not also hold never appear in assignments/."""
-    secret, public = set(), set()
-    for name in (*(f"{m}.py" for m in assignment01.student_modules), *assignment01.given_files):
-        inside, outside = _split_lines((REFERENCE / name).read_text())
-        secret, public = secret | inside, public | outside
-    secret -= public
+    secret = solution_lines(assignment01)
     assert len(secret) > 50
     for path in PUBLISHED.rglob("*"):
         if path.is_file() and path.suffix in (".py", ".md", ".toml", ".ipynb"):

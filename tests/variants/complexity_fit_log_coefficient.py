@@ -2,7 +2,7 @@
 
 import numpy as np
 
-VARIANT = {"module": "complexity", "breaks": ["complexity"]}
+VARIANT = {"module": "complexity", "breaks": ["complexity"], "misconception": "complexity.fit_log_coefficient"}
 
 
 def fit_power_law(sizes, times):

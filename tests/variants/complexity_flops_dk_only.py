@@ -1,5 +1,5 @@
 """Uses d_k for both products, ignoring d_v (own mistake)."""
-VARIANT = {"module": "complexity", "breaks": ["complexity"]}
+VARIANT = {"module": "complexity", "breaks": ["complexity"], "misconception": "complexity.flops_dk_only"}
 
 
 def attention_matmul_flops(q_len, kv_len, d_k, d_v):

@@ -1,5 +1,5 @@
 """Returns the right count as a float (own mistake: the contract says int)."""
-VARIANT = {"module": "complexity", "breaks": ["complexity"]}
+VARIANT = {"module": "complexity", "breaks": ["complexity"], "misconception": "complexity.flops_returns_float"}
 
 
 def attention_matmul_flops(q_len, kv_len, d_k, d_v):

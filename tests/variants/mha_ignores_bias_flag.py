@@ -1,5 +1,5 @@
 """Always gives the projections a bias, whatever `bias` says (own mistake)."""
-VARIANT = {"module": "attention", "breaks": ["mha"]}
+VARIANT = {"module": "attention", "breaks": ["mha"], "misconception": "mha.ignores_bias_flag"}
 
 
 class MultiHeadAttention(nn.Module):

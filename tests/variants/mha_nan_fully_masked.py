@@ -1,5 +1,5 @@
 """Masks with -inf and no guard: a query row with no allowed key becomes NaN (own mistake)."""
-VARIANT = {"module": "attention", "breaks": ["mha"]}
+VARIANT = {"module": "attention", "breaks": ["mha"], "misconception": "mha.nan_fully_masked"}
 
 
 class MultiHeadAttention(nn.Module):

@@ -1,5 +1,5 @@
 """When value is None, uses the query instead of the key (own mistake)."""
-VARIANT = {"module": "attention", "breaks": ["mha"]}
+VARIANT = {"module": "attention", "breaks": ["mha"], "misconception": "mha.value_defaults_to_query"}
 
 
 class MultiHeadAttention(nn.Module):

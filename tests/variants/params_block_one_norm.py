@@ -1,5 +1,5 @@
 """A decoder block is counted with one norm instead of two (pre-norm has one before each sublayer)."""
-VARIANT = {"module": "parameters", "breaks": ["params"]}
+VARIANT = {"module": "parameters", "breaks": ["params"], "misconception": "params.block_one_norm"}
 
 
 def block_params(cfg):

@@ -1,5 +1,5 @@
 """Draws no colorbar (own mistake)."""
-VARIANT = {"module": "visualize", "breaks": ["plot"]}
+VARIANT = {"module": "visualize", "breaks": ["plot"], "misconception": "plot.no_colorbar"}
 
 
 def plot_attention(weights, query_tokens=None, key_tokens=None, ax=None):

@@ -1,5 +1,5 @@
 """Sets tick labels without tick positions, so they land on the default ticks (own mistake)."""
-VARIANT = {"module": "visualize", "breaks": ["plot"]}
+VARIANT = {"module": "visualize", "breaks": ["plot"], "misconception": "plot.ticklabels_without_ticks"}
 
 
 def plot_attention(weights, query_tokens=None, key_tokens=None, ax=None):

@@ -1,5 +1,5 @@
 """Returns the table in float64 instead of float32 (own mistake)."""
-VARIANT = {"module": "positional", "breaks": ["posenc"]}
+VARIANT = {"module": "positional", "breaks": ["posenc"], "misconception": "posenc.float64_output"}
 
 
 def sinusoidal_positional_encoding(seq_len, d_model):

@@ -1,5 +1,5 @@
 """All sines in the first half of the columns, all cosines in the second (own mistake)."""
-VARIANT = {"module": "positional", "breaks": ["posenc"]}
+VARIANT = {"module": "positional", "breaks": ["posenc"], "misconception": "posenc.halves_not_interleaved"}
 
 
 def sinusoidal_positional_encoding(seq_len, d_model):

@@ -1,5 +1,5 @@
 """decode decodes each token's bytes on its own, so a character split over tokens is lost."""
-VARIANT = {'module': 'tokenizer', 'breaks': ['tokenizer']}
+VARIANT = {'module': 'tokenizer', 'breaks': ['tokenizer'], 'misconception': 'tokenizer.decode_per_token'}
 # The class is the reference's with the change above; it is spliced into the reference's
 # tokenizer.py (whose imports it uses: no imports here, they would land above its
 # `from __future__` line).

@@ -1,5 +1,5 @@
 """encode merges the leftmost mergeable pair first instead of the earliest merge."""
-VARIANT = {'module': 'tokenizer', 'breaks': ['tokenizer']}
+VARIANT = {'module': 'tokenizer', 'breaks': ['tokenizer'], 'misconception': 'tokenizer.merges_by_position'}
 # The class is the reference's with the change above; it is spliced into the reference's
 # tokenizer.py (whose imports it uses: no imports here, they would land above its
 # `from __future__` line).

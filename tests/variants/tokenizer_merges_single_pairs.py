@@ -1,5 +1,5 @@
 """Training keeps merging pairs that occur only once instead of stopping below 2."""
-VARIANT = {'module': 'tokenizer', 'breaks': ['tokenizer']}
+VARIANT = {'module': 'tokenizer', 'breaks': ['tokenizer'], 'misconception': 'tokenizer.merges_single_pairs'}
 # The class is the reference's with the change above; it is spliced into the reference's
 # tokenizer.py (whose imports it uses: no imports here, they would land above its
 # `from __future__` line).

@@ -1,5 +1,5 @@
 """Specials are matched in the order given, so a shorter one can win over a longer one."""
-VARIANT = {'module': 'tokenizer', 'breaks': ['tokenizer']}
+VARIANT = {'module': 'tokenizer', 'breaks': ['tokenizer'], 'misconception': 'tokenizer.shorter_special_wins'}
 # The class is the reference's with the change above; it is spliced into the reference's
 # tokenizer.py (whose imports it uses: no imports here, they would land above its
 # `from __future__` line).

@@ -1,5 +1,5 @@
 """Training drops the special strings but joins the pieces, so pairs cross them."""
-VARIANT = {'module': 'tokenizer', 'breaks': ['tokenizer']}
+VARIANT = {'module': 'tokenizer', 'breaks': ['tokenizer'], 'misconception': 'tokenizer.pairs_cross_specials'}
 # The class is the reference's with the change above; it is spliced into the reference's
 # tokenizer.py (whose imports it uses: no imports here, they would land above its
 # `from __future__` line).

@@ -1,0 +1,335 @@
+"""Naming the mistake behind lost points, from an assignment's catalogue of misconceptions.
+
+The catalogue is assignment data: ``misconceptions = "misconceptions.py"`` in ``assignment.toml``
+names a module of the reference folder that defines ``MISCONCEPTIONS`` (a sequence of
+:class:`Misconception`) and, optionally, ``HEATMAPS`` (a sequence of :class:`Heatmap`). An entry
+is checked in one of two ways:
+
+- by comparison: ``run(modules, *args, **kwargs)`` computes a value from a probe input with either
+  the student's modules (a :class:`grader.proxy.Submission`) or the reference's, and
+  ``mistaken(reference, *args, **kwargs)`` is the same value computed *with the mistake*. The
+  mistake is named only when the student's value equals the mistaken one on every probe (tight
+  tolerance) and differs from the reference's on at least one;
+- by a predicate, for mistakes no output shows (no gradient, a forbidden call, NaN):
+  ``detect(student, reference)`` returns :class:`Evidence` when the mistake is certain, else None.
+
+After a submission's tests ran, :func:`diagnose` checks the entries of every exercise that lost
+points (only those: a few probes each), tags that exercise's failed outcomes
+``misconception:<id>`` and adds the explanation with the smallest probe that shows it to their
+messages. A student call that is unfinished, forbidden or over a limit makes the entry
+inconclusive: nothing is named. Heatmap entries record, for a lost exercise, the student's and the
+expected attention weights on the smallest probe where they differ (for the HTML page).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import math
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Iterable
+
+from grader import feedback, results
+from grader.assignment import Assignment, AssignmentError
+from grader.proxy import ForbiddenCall, LimitExceeded, NotImplementedYet, SubmissionError
+
+_STOPS = (NotImplementedYet, ForbiddenCall, LimitExceeded)  # the student's call cannot tell
+
+TOLERANCE = {"rtol": 1e-4, "atol": 1e-6}  # "equal" for compared tensors (float32 rounding, no more)
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One input: the positional and keyword arguments of ``run`` / ``mistaken``."""
+
+    args: tuple = ()
+    kwargs: dict = field(default_factory=dict)
+
+    def describe(self, run: Callable | None = None) -> str:
+        """The input as text, arguments named after ``run``'s parameters (after ``modules``)."""
+        import inspect
+
+        names = list(inspect.signature(run).parameters)[1:] if run is not None else []
+        named = [(names[i] if i < len(names) and not names[i].startswith("*") else f"argument {i + 1}", a)
+                 for i, a in enumerate(self.args)]
+        return "\n".join(f"{k} = {feedback.show(v)}" for k, v in [*named, *self.kwargs.items()])
+
+    @property
+    def size(self) -> int:
+        """How big the input is (tensor elements, string and list lengths): smallest shown first."""
+        return sum(_size(v) for v in (*self.args, *self.kwargs.values()))
+
+
+def probe(*args, **kwargs) -> Probe:
+    return Probe(tuple(args), dict(kwargs))
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What shows the mistake: the input, the expected value and the student's, as text."""
+
+    probe: str
+    expected: str
+    got: str
+
+
+@dataclass(frozen=True)
+class Misconception:
+    id: str  # "<exercise>.<name>", e.g. "sdpa.missing_scale"
+    function: str  # "module.name" of the student function it concerns, as in the exercise's names
+    explanation: str  # plain words: what the code does and what it should do
+    run: Callable[..., Any] | None = None  # run(modules, *args, **kwargs) -> value to compare
+    mistaken: Callable[..., Any] | None = None  # mistaken(reference, *args, **kwargs) -> that value
+    probes: tuple[Probe, ...] = ()
+    detect: Callable[[Any, Any], Evidence | None] | None = None  # detect(student, reference)
+
+    def __post_init__(self):
+        comparison = self.run is not None and self.mistaken is not None and bool(self.probes)
+        if comparison == (self.detect is not None):
+            raise AssignmentError(f"misconception {self.id}: give either run, mistaken and probes, "
+                                  "or detect")
+
+
+@dataclass(frozen=True)
+class Heatmap:
+    """A function whose ``run`` value is attention weights (..., L, S), drawn for lost points."""
+
+    function: str
+    run: Callable[..., Any]
+    probes: tuple[Probe, ...]
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """A named mistake of one submission (plain data: stored with the result)."""
+
+    id: str
+    exercise: str
+    function: str
+    explanation: str
+    probe: str
+    expected: str
+    got: str
+
+    def text(self) -> str:
+        return (f"{feedback.DIAGNOSIS_MARK} ({self.id}): {self.explanation}\n"
+                f"Smallest input that shows it:\n{_indent(self.probe)}\n"
+                f"Expected:\n{_indent(self.expected)}\nYour code gave:\n{_indent(self.got)}")
+
+
+@dataclass(frozen=True)
+class WeightsPair:
+    """Expected and student attention weights (2-D, nested lists) on one probe, for a heatmap."""
+
+    exercise: str
+    function: str
+    probe: str
+    expected: list
+    got: list
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    misconceptions: tuple[Misconception, ...] = ()
+    heatmaps: tuple[Heatmap, ...] = ()
+
+
+class Raised:
+    """The value of a call that raised: equal to any other raised call, whatever the type."""
+
+    def __init__(self, type_name: str):
+        self.type_name = type_name
+
+    def __repr__(self) -> str:
+        return f"raised {self.type_name}"
+
+
+class _Inconclusive(Exception):
+    """A call of the student's that cannot tell (one of _STOPS)."""
+
+
+def load(assignment: Assignment) -> Catalogue:
+    """The assignment's catalogue (empty when it declares none); raises AssignmentError when the
+    file is missing, an id repeats, or an entry names a function no exercise covers."""
+    if not assignment.misconceptions:
+        return Catalogue()
+    path = assignment.folder / assignment.misconceptions
+    if not path.is_file():
+        raise AssignmentError(f"{assignment.folder / 'assignment.toml'} names the misconceptions "
+                              f"file {assignment.misconceptions}, which does not exist")
+    catalogue = _import(str(path), assignment.id)
+    ids = [m.id for m in catalogue.misconceptions]
+    if len(set(ids)) != len(ids):
+        raise AssignmentError(f"{path}: misconception ids repeat")
+    for entry in (*catalogue.misconceptions, *catalogue.heatmaps):
+        exercise = exercise_of(assignment, entry)
+        if isinstance(entry, Misconception) and not entry.id.startswith(exercise + "."):
+            raise AssignmentError(f"{path}: {entry.id} concerns {entry.function}, which belongs to "
+                                  f"exercise {exercise}: name it {exercise}.<name>")
+    return catalogue
+
+
+@functools.cache
+def _import(path: str, assignment_id: str) -> Catalogue:
+    spec = importlib.util.spec_from_file_location(f"_misconceptions_{assignment_id}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return Catalogue(tuple(getattr(module, "MISCONCEPTIONS", ())), tuple(getattr(module, "HEATMAPS", ())))
+
+
+def exercise_of(assignment: Assignment, entry: Misconception | Heatmap) -> str:
+    return assignment.exercise_of(*entry.function.split(".")).id
+
+
+# --- diagnosing ---------------------------------------------------------------------------------
+
+def find(catalogue: Catalogue, assignment: Assignment, student, reference,
+         exercises: Iterable[str]) -> list[Diagnosis]:
+    """The misconceptions of ``exercises`` that ``student`` certainly has."""
+    exercises = set(exercises)
+    found = []
+    for entry in catalogue.misconceptions:
+        exercise = exercise_of(assignment, entry)
+        if exercise not in exercises:
+            continue
+        try:
+            evidence = entry.detect(student, reference) if entry.detect else _compare(entry, student, reference)
+        except Exception:  # noqa: BLE001 - unfinished, forbidden, over a limit, or odd values: no name
+            evidence = None
+        if evidence is not None:
+            found.append(Diagnosis(entry.id, exercise, entry.function, entry.explanation,
+                                   evidence.probe, evidence.expected, evidence.got))
+    return found
+
+
+def weights_pairs(catalogue: Catalogue, assignment: Assignment, student, reference,
+                  exercises: Iterable[str]) -> list[WeightsPair]:
+    """For each heatmap entry of ``exercises``: expected vs student weights on the smallest probe
+    where they differ (the 2-D slice holding the largest difference)."""
+    import torch
+
+    exercises, pairs = set(exercises), []
+    for entry in catalogue.heatmaps:
+        exercise = exercise_of(assignment, entry)
+        if exercise not in exercises:
+            continue
+        for p in sorted(entry.probes, key=lambda p: p.size):
+            expected = _call(entry.run, reference, p)
+            try:
+                got = _call(entry.run, student, p)
+            except _Inconclusive:
+                break
+            if not (isinstance(got, torch.Tensor) and isinstance(expected, torch.Tensor)
+                    and got.shape == expected.shape and got.dim() >= 2) or same(got, expected):
+                continue
+            e, g = _worst_slice(expected.double(), got.double())
+            pairs.append(WeightsPair(exercise, entry.function, p.describe(entry.run), e.tolist(), g.tolist()))
+            break
+    return pairs
+
+
+@dataclass(frozen=True)
+class Findings:
+    outcomes: list  # the outcomes, failed ones of diagnosed exercises tagged and explained
+    diagnoses: list  # list[Diagnosis]
+    heatmaps: list  # list[WeightsPair]
+
+
+def diagnose(catalogue: Catalogue, assignment: Assignment, student, reference,
+             outcomes: list[results.TestOutcome]) -> Findings:
+    """Look at the exercises that lost points (only those): name their certain misconceptions on
+    their failed outcomes (tag ``misconception:<id>`` and an explanation in the message), and
+    collect expected vs student attention weights for the heatmap entries."""
+    lost = {o.test.exercise for o in outcomes if not o.passed}
+    found = find(catalogue, assignment, student, reference, lost)
+    by_exercise: dict[str, list[Diagnosis]] = {}
+    for d in found:
+        by_exercise.setdefault(d.exercise, []).append(d)
+    tagged = []
+    for outcome in outcomes:
+        mine = by_exercise.get(outcome.test.exercise, []) if not outcome.passed else []
+        if mine:
+            text = "\n".join(d.text() for d in mine)
+            outcome = replace(outcome, tags=(*outcome.tags, *(f"misconception:{d.id}" for d in mine)),
+                              message=feedback.with_diagnosis(outcome.message, text))
+        tagged.append(outcome)
+    return Findings(tagged, found, weights_pairs(catalogue, assignment, student, reference, lost))
+
+
+def _compare(entry: Misconception, student, reference) -> Evidence | None:
+    shown, differs = None, False
+    for p in sorted(entry.probes, key=lambda p: p.size):
+        got = _call(entry.run, student, p)
+        mistaken = _call(entry.mistaken, reference, p)
+        if not same(got, mistaken):
+            return None
+        expected = _call(entry.run, reference, p)
+        if not same(got, expected):
+            differs = True
+            shown = shown or Evidence(p.describe(entry.run), feedback.show(expected), feedback.show(got))
+    return shown if differs else None
+
+
+def _call(function, modules, p: Probe) -> Any:
+    try:
+        return function(modules, *p.args, **p.kwargs)
+    except _STOPS:
+        raise _Inconclusive from None
+    except SubmissionError as exc:
+        return Raised(exc.type_name)
+    except Exception as exc:  # noqa: BLE001 - a raising call is a value to compare
+        return Raised(type(exc).__name__)
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equal values: tensors of one shape and dtype within :data:`TOLERANCE` (NaN equal to NaN,
+    bools and integers exactly), sequences item by item (a list equals a tuple), floats within
+    the same relative tolerance, raised calls to raised calls."""
+    import torch
+
+    if isinstance(a, Raised) or isinstance(b, Raised):
+        return isinstance(a, Raised) and isinstance(b, Raised)
+    if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
+        if not (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor)):
+            return False
+        if a.shape != b.shape or a.dtype != b.dtype:
+            return False
+        if not a.is_floating_point():
+            return bool((a == b).all())
+        return bool(torch.allclose(a.double(), b.double(), equal_nan=True, **TOLERANCE))
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, float) or isinstance(b, float):
+        if not isinstance(a, (int, float)) or not isinstance(b, (int, float)) or type(a) is not type(b):
+            return False
+        return (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=TOLERANCE["rtol"],
+                                                                 abs_tol=TOLERANCE["atol"])
+    return type(a) is type(b) and a == b
+
+
+def _worst_slice(expected, got):
+    """The 2-D (L, S) slice of two (..., L, S) tensors that holds their largest difference."""
+    diff = (expected - got).abs().nan_to_num(float("inf")).reshape(-1, *expected.shape[-2:])
+    index = int(diff.amax(dim=(-2, -1)).argmax())
+    return (expected.reshape(-1, *expected.shape[-2:])[index],
+            got.reshape(-1, *got.shape[-2:])[index])
+
+
+def _size(value: Any) -> int:
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        return value.numel()
+    if isinstance(value, (str, bytes)):
+        return len(value)
+    if isinstance(value, (list, tuple)):
+        return sum(_size(v) for v in value) + len(value)
+    if isinstance(value, dict):
+        return sum(_size(v) for v in value.values())
+    return 1
+
+
+def _indent(text: str) -> str:
+    return "\n".join("    " + line for line in text.splitlines())
