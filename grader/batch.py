@@ -5,11 +5,13 @@ and written to ``OUT/<student>/results.json`` and ``feedback.md`` as soon as it 
 ``OUT/grades.csv`` is rewritten from the store at the end. A rerun regrades only submissions
 whose content (or the assignment's tests) changed, unless ``force``.
 
-With ``jobs`` > 1, that many grading processes each hold the suite and a worker template.
+With ``jobs`` > 1, that many grading processes each hold the suite and a worker template; with
+``dask``, the processes of a Dask cluster do (see :mod:`grader.distributed`).
 """
 
 from __future__ import annotations
 
+import atexit
 import csv
 import json
 import os
@@ -20,8 +22,10 @@ from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 
-from grader import reports, sandbox, store as store_mod
+from grader import diagnose, pages, reports, sandbox, store as store_mod
 from grader.assignment import Assignment, load
+from grader.notebook import NotebookError
+from grader.submissions import NotebookFolders, unreadable
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,8 @@ class GradeRequest:
     exercises: tuple[str, ...] = ()  # only these exercises' tests (all when empty)
     shrink: bool = False  # shrink failing examples to the smallest (slower)
     limit_overrides: dict = field(default_factory=dict)  # on top of the assignment's [limits]
+    inner: str = ""  # each student's submission is this sub-folder of theirs (nbgrader: the assignment)
+    dask: str = ""  # a Dask scheduler's address: grade on that cluster instead of local processes
 
 
 def run_batch(request: GradeRequest, console=None) -> int:
@@ -63,6 +69,7 @@ def run_batch(request: GradeRequest, console=None) -> int:
             write_student_outputs(request.out, result)
         graded = [db.load(name, assignment) for name in students]
         write_grades_csv(request.out / "grades.csv", assignment, [r for r in graded if r])
+        _write_atomic(request.out / "index.html", pages.class_page(assignment, [r for r in graded if r]))
     finally:
         db.close()
     _print_summary(console, assignment, [r for r in graded if r], request.out)
@@ -70,8 +77,8 @@ def run_batch(request: GradeRequest, console=None) -> int:
 
 
 def _students(request: GradeRequest) -> dict[str, Path]:
-    folders = {p.name: p for p in sorted(request.submissions.iterdir())
-               if p.is_dir() and not p.name.startswith((".", "_"))}
+    folders = {p.name: p / request.inner for p in sorted(request.submissions.iterdir())
+               if p.is_dir() and not p.name.startswith((".", "_")) and (p / request.inner).is_dir()}
     if request.students:
         missing = set(request.students) - set(folders)
         if missing:
@@ -89,16 +96,27 @@ def _grade_all(request: GradeRequest, todo: dict[str, Path], console):
                TextColumn("{task.description}"))
     with Progress(*columns, console=console, transient=False) as progress:
         task = progress.add_task("starting", total=len(todo))
-        if request.jobs == 1:
-            context = GradingContext(request)
-            try:
-                for name, folder in todo.items():
-                    progress.update(task, description=name)
-                    yield context.grade(name, folder)
-                    progress.advance(task)
-            finally:
-                context.close()
-            return
+        for result in _results(request, todo):
+            progress.update(task, description=result.student)
+            yield result
+            progress.advance(task)
+
+
+def _results(request: GradeRequest, todo: dict[str, Path]):
+    """Each submission's result, in the order they finish: here, in ``jobs`` processes, or on
+    the Dask cluster at ``request.dask``."""
+    if request.dask:
+        from grader.distributed import grade_on_cluster
+
+        yield from grade_on_cluster(request, todo, request.dask)
+    elif request.jobs == 1:
+        context = GradingContext(request)
+        try:
+            for name, folder in todo.items():
+                yield context.grade(name, folder)
+        finally:
+            context.close()
+    else:
         assignment = load(request.reference)
         pool = ProcessPoolExecutor(max_workers=request.jobs, mp_context=get_context("spawn"),
                                    initializer=_init_process, initargs=(request,))
@@ -106,10 +124,7 @@ def _grade_all(request: GradeRequest, todo: dict[str, Path], console):
             futures = {pool.submit(_grade_in_process, name, str(folder)): name
                        for name, folder in todo.items()}
             for future in as_completed(futures):
-                name = futures[future]
-                progress.update(task, description=name)
-                yield store_mod.from_payload(name, assignment, future.result())
-                progress.advance(task)
+                yield store_mod.from_payload(futures[future], assignment, future.result())
 
 
 class GradingContext:
@@ -118,32 +133,44 @@ class GradingContext:
     def __init__(self, request: GradeRequest):
         from grader.pool import Template
         from grader.pytest_plugin import load_reference
+        from grader.replay import Replays
         from grader.suite import collect
         from grader.testing import load_hypothesis_profile
 
-        load_hypothesis_profile(shrink=request.shrink)
         self.suite = collect(request.reference, request.published).select(request.exercises)
+        load_hypothesis_profile(shrink=request.shrink)  # after collect: pytest's plugin loads its own
+        self.suite.set_shrinking(request.shrink)
         self.assignment = self.suite.assignment
         self.reference = load_reference(self.assignment)
+        self.catalogue = diagnose.load(self.assignment)
+        self.replays = Replays()
         limits = sandbox.Limits.from_mapping({**self.assignment.limits, **request.limit_overrides})
-        self.template = Template(limits, visible=(str(request.submissions.resolve()),))
+        self.notebooks = NotebookFolders(self.assignment.student_modules)
+        self.template = Template(limits, visible=(str(request.submissions.resolve()),
+                                                  str(self.notebooks.root)))
 
     def grade(self, student: str, folder: Path) -> reports.StudentResult:
         from grader.proxy import Submission
 
         start = time.perf_counter()
+        try:
+            folder = self.notebooks.modules_folder(folder)
+        except NotebookError as exc:
+            return unreadable(student, self.suite, exc, self.template.isolation.summary())
         session = self.template.session(folder, self.assignment.forbidden_calls)
         try:
             submission = Submission(session.transport, self.assignment.student_modules)
-            outcomes = self.suite.run(submission, self.reference)
+            outcomes = self.suite.run(submission, self.reference, self.replays)
+            found = diagnose.diagnose(self.catalogue, self.assignment, submission, self.reference, outcomes)
         finally:
             printed = session.close()
         return reports.StudentResult(
-            student, self.assignment, tuple(outcomes), time.perf_counter() - start,
-            self.template.isolation.summary(), printed, tuple(session.events))
+            student, self.assignment, tuple(found.outcomes), time.perf_counter() - start,
+            self.template.isolation.summary(), printed, tuple(session.events), tuple(found.heatmaps))
 
     def close(self) -> None:
         self.template.close()
+        self.notebooks.close()
 
 
 _CONTEXT: GradingContext | None = None
@@ -152,6 +179,7 @@ _CONTEXT: GradingContext | None = None
 def _init_process(request: GradeRequest) -> None:
     global _CONTEXT
     _CONTEXT = GradingContext(request)
+    atexit.register(_CONTEXT.close)  # the pool's processes exit normally: stop the template, remove scratch
 
 
 def _grade_in_process(student: str, folder: str) -> dict:
@@ -165,6 +193,7 @@ def write_student_outputs(out: Path, result: reports.StudentResult) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     _write_atomic(folder / "results.json", json.dumps(reports.to_gradescope(result), indent=2))
     _write_atomic(folder / "feedback.md", reports.to_feedback_md(result))
+    _write_atomic(folder / "feedback.html", pages.student_page(result))
 
 
 def write_grades_csv(path: Path, assignment: Assignment, graded: list[reports.StudentResult]) -> None:
@@ -194,7 +223,8 @@ def _print_summary(console, assignment: Assignment, graded: list[reports.Student
     for result in sorted(graded, key=lambda r: r.student):
         table.add_row(*reports.csv_row(result))
     console.print(table)
-    console.print(f"wrote {out / 'grades.csv'}, and results.json + feedback.md per student in {out}")
+    console.print(f"wrote {out / 'grades.csv'}, {out / 'index.html'}, and results.json + feedback.md + "
+                  f"feedback.html per student in {out}")
     if graded:
         console.print(f"isolation: {graded[-1].isolation}")
     sys.stderr.flush()

@@ -28,26 +28,64 @@ def generate(
     check: bool = typer.Option(False, "--check", help="only report files that differ; exit 1 if any"),
 ) -> None:
     """Write assignments/ID/ (stubs, given files) from reference/ID/."""
+    from grader import generate as gen
+
+    _write_or_check(assignment_id, root, check, gen)
+
+
+@app.command()
+def notebook(
+    assignment_id: str = typer.Argument(..., help="assignment id, e.g. 01"),
+    root: Path = typer.Option(Path("."), help=ROOT_HELP),
+    check: bool = typer.Option(False, "--check", help="only report whether it differs; exit 1 if so"),
+) -> None:
+    """Write the assignment as a notebook (handout + one stub cell per module, nbgrader metadata)."""
+    from grader import notebook as nb
+
+    _write_or_check(assignment_id, root, check, nb)
+
+
+def _write_or_check(assignment_id: str, root: Path, check: bool, writer) -> None:
+    """``writer.write`` the generated files of assignments/ID (or with ``check``, list those
+    ``writer.drift`` finds out of date, exit 1 if any); both return names in assignments/ID."""
     from grader import assignment, generate as gen
 
     try:
         reference, published = assignment.locate(assignment_id, root)
         definition = assignment.load(reference)
         if check:
-            stale = gen.drift(definition, published)
+            stale = writer.drift(definition, published)
             for name in stale:
                 typer.echo(f"out of date: {published / name}")
             raise typer.Exit(1 if stale else 0)
-        for name in gen.write(definition, published):
+        for name in writer.write(definition, published):
             typer.echo(f"wrote {published / name}")
-    except (assignment.AssignmentError, gen.RegionError) as exc:
+    except (assignment.AssignmentError, gen.RegionError, OSError) as exc:
         _fail(str(exc))
+
+
+@app.command()
+def gradescope(
+    assignment_id: str = typer.Argument(..., help="assignment id, e.g. 01"),
+    bundle: Path = typer.Argument(..., help="the autograder zip to write, e.g. autograder.zip"),
+    root: Path = typer.Option(Path("."), help=ROOT_HELP),
+) -> None:
+    """Build a Gradescope autograder bundle (setup.sh, run_autograder, engine, hidden reference)."""
+    from grader import assignment, gradescope as gs
+
+    try:
+        reference, published = assignment.locate(assignment_id, root)
+        gs.build_bundle(assignment.load(reference), reference, published, bundle)
+    except (assignment.AssignmentError, gs.BundleError) as exc:
+        _fail(str(exc))
+    typer.echo(f"wrote {bundle}: upload it as the autograder of a Gradescope programming assignment")
 
 
 @app.command()
 def grade(
     assignment_id: str = typer.Argument(..., help="assignment id, e.g. 01"),
-    submissions: Path = typer.Argument(..., help="folder with one sub-folder per student"),
+    submissions: Optional[Path] = typer.Argument(
+        None, help="folder with one sub-folder per student (the modules, or one notebook)"),
     out: Path = typer.Option(Path("results"), "--out", help="where grades and feedback go"),
     jobs: int = typer.Option(1, "--jobs", min=1, help="submissions graded in parallel"),
     force: bool = typer.Option(False, "--force", help="regrade even unchanged submissions"),
@@ -60,10 +98,19 @@ def grade(
     limit: Optional[list[str]] = typer.Option(
         None, "--limit", metavar="NAME=VALUE",
         help="worker limit, e.g. call_seconds=5, memory_mb=1024, layers=bwrap,landlock"),
+    dask: str = typer.Option("", "--dask", metavar="SCHEDULER_ADDRESS",
+                             help="grade on this Dask cluster (e.g. tcp://10.0.0.5:8786) instead of "
+                             "local processes"),
+    course: Optional[Path] = typer.Option(
+        None, "--nbgrader", metavar="COURSE_DIR", help="grade an nbgrader course's "
+        "submitted/<student>/NAME/ folders and write the scores into its gradebook"),
+    course_assignment: Optional[str] = typer.Option(
+        None, "--assignment", metavar="NAME", help="the nbgrader assignment (with --nbgrader)"),
 ) -> None:
     """Grade every sub-folder of SUBMISSIONS; writes grades.csv, results.json and feedback.md."""
     from grader import assignment
     from grader.batch import GradeRequest, run_batch
+    from grader.distributed import ClusterError
     from grader.pool import TemplateError
     from grader.suite import CollectionError
 
@@ -71,17 +118,43 @@ def grade(
         reference, published = assignment.locate(assignment_id, root)
     except assignment.AssignmentError as exc:
         _fail(str(exc))
-    if not submissions.is_dir():
-        _fail(f"{submissions} is not a folder of submissions")
+    submissions, inner = _submissions_source(submissions, course, course_assignment)
     request = GradeRequest(reference=reference, published=published, submissions=submissions,
+                           inner=inner,
                            out=out, jobs=jobs, force=force, students=tuple(only or ()),
                            exercises=tuple(exercise or ()), shrink=shrink,
-                           limit_overrides=_parse_limits(limit or []))
+                           limit_overrides=_parse_limits(limit or []), dask=dask)
     try:
         code = run_batch(request)
-    except (assignment.AssignmentError, CollectionError, TemplateError, ValueError) as exc:
+        if course is not None:
+            from grader import gradebook
+
+            url = gradebook.record(request, course, course_assignment)
+            typer.echo(f"wrote the scores into the nbgrader gradebook {url}", err=True)
+    except (assignment.AssignmentError, ClusterError, CollectionError, TemplateError, ValueError) as exc:
         _fail(str(exc))
     raise typer.Exit(code)
+
+
+def _submissions_source(submissions: Optional[Path], course: Optional[Path],
+                        name: Optional[str]) -> tuple[Path, str]:
+    """(the folder of student folders, the sub-folder of each that holds the submission)."""
+    from grader import gradebook
+
+    if (submissions is None) == (course is None):
+        _fail("give either SUBMISSIONS or --nbgrader COURSE_DIR --assignment NAME")
+    if course is None:
+        if name is not None:
+            _fail("--assignment NAME goes with --nbgrader COURSE_DIR")
+        if not submissions.is_dir():
+            _fail(f"{submissions} is not a folder of submissions")
+        return submissions, ""
+    if not name:
+        _fail("--nbgrader COURSE_DIR needs --assignment NAME, the nbgrader assignment to grade")
+    try:
+        return gradebook.submitted_folder(course, name), name
+    except gradebook.GradebookError as exc:
+        _fail(str(exc))
 
 
 def _parse_limits(pairs: list[str]) -> dict:
@@ -102,6 +175,23 @@ def _parse_limits(pairs: list[str]) -> dict:
         except ValueError:
             _fail(f"--limit {pair}: {text!r} is not a valid {type(default).__name__}")
     return values
+
+
+@app.command("export-student-repo")
+def export_student_repo(
+    out: Path = typer.Argument(..., help="folder of the student repository to write"),
+    force: bool = typer.Option(False, "--force", help="replace what OUT holds (a .git folder is kept)"),
+    root: Path = typer.Option(Path("."), help=ROOT_HELP),
+) -> None:
+    """Build the students' repository: student_template/, assignments/*, the engine wheel."""
+    from grader import assignment, export, generate as gen
+
+    try:
+        done = export.export_student_repo(root, out, force=force)
+    except (export.ExportError, assignment.AssignmentError, gen.RegionError) as exc:
+        _fail(str(exc))
+    typer.echo(f"wrote {done.out}: assignments {', '.join(done.assignments)}, "
+               f"engine {export.VENDOR}/{done.wheel}")
 
 
 def main() -> None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import errno
 import importlib.util
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -192,10 +193,12 @@ class Executor:
         return _forbidden_tracer(self.forbidden_calls, hits)
 
     def _error(self, type_name: str, message: str, trace: str, hits, types=()) -> dict:
-        """An error reply; ``types`` names the exception's classes, most derived first."""
+        """An error reply; ``types`` names the exception's classes, most derived first. Paths
+        inside the submission folder are shown relative to it (``attention.py``)."""
+        inside = f"{self.folder}{os.sep}"
         return {"error": {"type": type_name[:200], "types": [t[:200] for t in types],
-                          "message": message[:MAX_TRACEBACK_CHARS],
-                          "traceback": trace[-MAX_TRACEBACK_CHARS:]},
+                          "message": message.replace(inside, "")[:MAX_TRACEBACK_CHARS],
+                          "traceback": trace.replace(inside, "")[-MAX_TRACEBACK_CHARS:]},
                 "forbidden": sorted(set(hits))}
 
     def _student_traceback(self, exc: BaseException) -> str:

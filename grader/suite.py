@@ -1,11 +1,12 @@
 """An assignment's test suite, collected once by pytest and run against any submission.
 
     suite = collect(reference_folder, published_folder)      # public + hidden tests
-    outcomes = suite.run(student, reference_modules)           # list[TestOutcome]
+    outcomes = suite.run(student, reference_modules, replays)  # list[TestOutcome]
 
 Collection uses pytest itself (so parametrize, marks and ids behave as in a student's run); the
 test functions are then called directly with the ``student`` / ``reference`` fixtures, once per
-submission, without a pytest session per student.
+submission, without a pytest session per student. Given a :class:`grader.replay.Replays` kept
+across submissions, property tests that passed before replay their examples without hypothesis.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any, Callable
 
 from grader import feedback, results
 from grader.assignment import Assignment, load
+from grader.replay import Replays
 
 FIXTURES = ("student", "reference")
 
@@ -51,8 +53,20 @@ class Suite:
         kept = tuple(t for t in self.tests if t.definition.exercise in exercises)
         return Suite(self.assignment, kept, fingerprint_of(self.fingerprint, exercises))
 
-    def run(self, student, reference, on_test: Callable[[results.TestOutcome], None] = None
-            ) -> list[results.TestOutcome]:
+    def set_shrinking(self, shrink: bool) -> None:
+        """Turn hypothesis' shrink phase on or off for every property test of the suite: a test
+        with its own ``@settings(...)`` keeps the phases of the profile loaded when its module
+        was imported (pytest's, which shrinks), whatever profile is loaded later."""
+        from hypothesis import Phase, settings
+
+        for test in self.tests:
+            current = getattr(test.function, "_hypothesis_internal_use_settings", None)
+            if current is not None:
+                phases = [p for p in current.phases if p != Phase.shrink] + [Phase.shrink] * shrink
+                test.function._hypothesis_internal_use_settings = settings(current, phases=phases)
+
+    def run(self, student, reference, replays: Replays | None = None,
+            on_test: Callable[[results.TestOutcome], None] = None) -> list[results.TestOutcome]:
         """Every test against ``student``; an exercise that hit a forbidden call skips the rest
         of its tests (it scores 0 whatever they say)."""
         outcomes, forbidden = [], set()
@@ -63,7 +77,7 @@ class Suite:
                                               f"[{exercise}] not run: the exercise already used a "
                                               "forbidden built-in")
             else:
-                outcome = run_test(test, student, reference)
+                outcome = run_test(test, student, reference, replays)
                 if outcome.status == results.FORBIDDEN:
                     forbidden.add(exercise)
             outcomes.append(outcome)
@@ -72,12 +86,16 @@ class Suite:
         return outcomes
 
 
-def run_test(test: CollectedTest, student, reference) -> results.TestOutcome:
+def run_test(test: CollectedTest, student, reference, replays: Replays | None = None
+             ) -> results.TestOutcome:
     fixtures = {"student": student, "reference": reference}
     wanted = inspect.signature(test.function).parameters
     kwargs = {**{k: v for k, v in fixtures.items() if k in wanted}, **test.params}
     try:
-        test.function(**kwargs)
+        if replays is None:
+            test.function(**kwargs)
+        else:
+            replays.run(test.definition.id, test.function, kwargs)
     except Exception as exc:  # noqa: BLE001 - every failure of a test is that test's outcome
         return results.TestOutcome(test.definition, feedback.status_of(exc),
                                    feedback.failure_message(exc, test.definition, test.reproduce))

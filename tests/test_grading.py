@@ -138,6 +138,11 @@ def test_demo_class_scores(graded, student):
         assert all(points[e] == full[e] for e in full if e not in expected["lost"])
 
 
+def test_batch_reports_the_first_failing_input_without_shrinking(graded):
+    feedback = (graded[0] / "out" / "demo-hana" / "feedback.md").read_text()
+    assert "Failing input:" in feedback and "Smallest failing input" not in feedback
+
+
 def test_forbidden_builtin_scores_zero_with_a_reason(graded):
     feedback = (graded[0] / "out" / "demo-eve" / "feedback.md").read_text()
     assert "forbidden built-in" in feedback and "scaled_dot_product_attention" in feedback

@@ -1,0 +1,110 @@
+"""Grading on a Dask cluster: ``grader grade 01 SUBMISSIONS --dask tcp://scheduler:8786``.
+
+Nothing has to be shared with the cluster but the network: the assignment (reference and
+published folders) travels once to every Dask worker as data, each submission travels as its
+files' bytes, and each result comes back as the plain payload the results store keeps. A Dask
+worker process holds one :class:`grader.batch.GradingContext` (its own worker template, the
+collected suite, the recorded examples) for the whole run, so grades and outputs are those of a
+local run. Dask workers need this package and torch installed, and the same isolation tools
+(bubblewrap, Landlock, cgroups) for the same isolation level; a worker with one thread grades one
+submission at a time, more threads queue on its context.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+from typing import Iterator
+
+from grader import store as store_mod
+from grader.assignment import load
+
+CONNECT_SECONDS = 30  # how long to try reaching the scheduler
+_CONTEXTS: dict[str, object] = {}  # per Dask worker process: bundle digest -> GradingContext
+_LOCK = threading.Lock()
+
+
+class ClusterError(RuntimeError):
+    """The Dask cluster cannot be used; the message says why."""
+
+
+def grade_on_cluster(request, todo: dict[str, Path], address: str) -> Iterator:
+    """Grade ``todo`` (student -> folder) on the Dask cluster at ``address``; yields each
+    :class:`grader.reports.StudentResult` as it arrives."""
+    try:
+        from distributed import Client, as_completed
+    except ImportError:
+        raise ClusterError("--dask needs dask.distributed: pip install 'llm-grader[dask]'") from None
+    assignment = load(request.reference)
+    bundle = {"reference": read_folder(request.reference), "published": read_folder(request.published)}
+    try:
+        client = Client(address, set_as_default=False, timeout=CONNECT_SECONDS)
+    except OSError as exc:
+        raise ClusterError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+    with client:
+        [shared] = client.scatter([bundle], broadcast=True)
+        settings = {"id": request.reference.name, "exercises": request.exercises,
+                    "shrink": request.shrink, "limits": dict(request.limit_overrides)}
+        futures = {client.submit(_grade_task, shared, settings, name, read_folder(folder),
+                                 pure=False): name for name, folder in todo.items()}
+        for future in as_completed(futures, loop=client.loop):
+            yield store_mod.from_payload(futures[future], assignment, future.result())
+
+
+def read_folder(folder: Path) -> dict[str, bytes]:
+    """Every regular file under ``folder``, by relative path (links and special files skipped)."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file() and not p.is_symlink()}
+
+
+def write_folder(folder: Path, files: dict[str, bytes]) -> None:
+    """The inverse of :func:`read_folder`; refuses paths that leave ``folder``."""
+    root = folder.resolve()
+    for name, data in files.items():
+        path = (root / name).resolve()
+        if not path.is_relative_to(root):
+            raise ValueError(f"{name!r} leaves the submission folder")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
+def _grade_task(bundle: dict, settings: dict, student: str, files: dict[str, bytes]) -> dict:
+    """Runs on a Dask worker: grade one submission with this process's context."""
+    with _LOCK:
+        context, root = _context(bundle, settings)
+        folder = root / "submissions" / student
+        try:
+            write_folder(folder, files)
+            return store_mod.to_payload(context.grade(student, folder))
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _context(bundle: dict, settings: dict):
+    from grader.batch import GradeRequest, GradingContext
+
+    digest = hashlib.sha256(repr(sorted(settings.items())).encode())
+    for part in ("reference", "published"):
+        for name, data in bundle[part].items():
+            digest.update(f"{part}/{name}\0".encode() + hashlib.sha256(data).digest())
+    digest = digest.hexdigest()
+    if digest not in _CONTEXTS:
+        for old in _CONTEXTS.values():
+            old.close()
+        _CONTEXTS.clear()
+        root = Path(tempfile.mkdtemp(prefix="grader-dask-"))
+        reference = root / "reference" / settings["id"]
+        published = root / "assignments" / settings["id"]
+        write_folder(reference, bundle["reference"])
+        write_folder(published, bundle["published"])
+        (root / "submissions").mkdir()
+        request = GradeRequest(reference=reference, published=published,
+                               submissions=root / "submissions", out=root / "out",
+                               exercises=tuple(settings["exercises"]), shrink=settings["shrink"],
+                               limit_overrides=settings["limits"])
+        _CONTEXTS[digest] = (GradingContext(request), root)
+    return _CONTEXTS[digest]
+

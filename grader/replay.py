@@ -1,0 +1,147 @@
+"""Replaying a property test's examples without hypothesis, for the next submission.
+
+Hypothesis runs derandomised (see :func:`grader.testing.load_hypothesis_profile`), so it draws the
+same sequence of examples for every submission until one of them fails. Once a test has passed
+for some submission, its examples are known: :class:`Replays` records them then, and runs later
+submissions on them directly, without the engine (drawing and the engine's bookkeeping were half of
+a submission's grading time).
+
+Exactness: a submission that passes every recorded example would have passed the hypothesis run
+(same examples, same order). On the first failing example, or when the test's draws no longer
+match the recording (a draw that depended on the submission's answers), the test runs through
+hypothesis itself, and its verdict and message are the outcome, as without replay. An error that
+stops a test at once (not implemented, forbidden call, limit exceeded) ends it in replay too, the
+way hypothesis re-raises it on its first occurrence.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import warnings
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from hypothesis.errors import HypothesisDeprecationWarning, UnsatisfiedAssumption
+from hypothesis.strategies import DataObject
+
+from grader.proxy import _StopTest
+
+
+class _Diverged(Exception):
+    """The test asked for a draw the recording does not hold."""
+
+
+@dataclass(frozen=True)
+class _Example:
+    drawn: dict  # the arguments hypothesis drew, by name
+    draws: dict  # for each ``st.data()`` argument, its draws in order: [(repr(strategy), value)]
+    rejected: bool  # the test called ``assume`` with a false condition
+
+
+class _RecordingData:
+    """Stands in for hypothesis' ``data`` argument while recording: draws, and remembers."""
+
+    def __init__(self, data: DataObject, draws: list):
+        self._data, self._draws = data, draws
+
+    def draw(self, strategy, label: Any = None) -> Any:
+        value = self._data.draw(strategy, label)
+        self._draws.append((repr(strategy), copy.deepcopy(value)))
+        return value
+
+
+class _ReplayData:
+    """Stands in for ``data`` in replay: hands out the recorded draws, strategy by strategy."""
+
+    def __init__(self, draws: list):
+        self._draws = iter(draws)
+
+    def draw(self, strategy, label: Any = None) -> Any:
+        recorded = next(self._draws, None)
+        if recorded is None or recorded[0] != repr(strategy):
+            raise _Diverged
+        return copy.deepcopy(recorded[1])
+
+    def check_finished(self) -> None:
+        if next(self._draws, None) is not None:
+            raise _Diverged
+
+
+class Replays:
+    """The recorded examples of an assignment's property tests, kept across submissions."""
+
+    def __init__(self) -> None:
+        self._examples: dict[str, list[_Example]] = {}
+
+    def run(self, test_id: str, function: Callable[..., Any], kwargs: dict) -> None:
+        """Call the test ``function(**kwargs)``: raises whatever the test raises.
+
+        A property test that passed before is replayed; otherwise it runs under hypothesis,
+        and its examples are recorded if it passes.
+        """
+        handle = getattr(function, "hypothesis", None)
+        if handle is None:
+            function(**kwargs)
+            return
+        examples = self._examples.get(test_id)
+        if examples is not None and _replay(handle.inner_test, kwargs, examples):
+            return
+        recorded: list[_Example] = []
+        inner = handle.inner_test
+        handle.inner_test = _recording(inner, set(kwargs), recorded)
+        try:
+            function(**kwargs)
+        finally:
+            handle.inner_test = inner
+        self._examples[test_id] = recorded
+
+
+def _recording(inner: Callable[..., Any], given: set, recorded: list) -> Callable[..., Any]:
+    # ``wraps`` keeps hypothesis' derandomised seed, a digest of the test's source and signature
+    @functools.wraps(inner)
+    def test(*args, **kwargs):
+        drawn, draws, call = {}, {}, dict(kwargs)
+        for name, value in kwargs.items():
+            if name in given:
+                continue
+            if isinstance(value, DataObject):
+                draws[name] = []
+                call[name] = _RecordingData(value, draws[name])
+            else:
+                drawn[name] = copy.deepcopy(value)
+        rejected = False
+        try:
+            return inner(*args, **call)
+        except UnsatisfiedAssumption:
+            rejected = True
+            raise
+        finally:
+            recorded.append(_Example(drawn, draws, rejected))
+
+    return test
+
+
+def _replay(inner: Callable[..., Any], kwargs: dict, examples: list[_Example]) -> bool:
+    """Whether the test passed every example exactly as recorded; a stop-the-test error propagates."""
+    with warnings.catch_warnings():
+        # ``assume`` outside hypothesis' engine still raises UnsatisfiedAssumption, with a warning
+        warnings.simplefilter("ignore", HypothesisDeprecationWarning)
+        return all(_replay_one(inner, kwargs, example) for example in examples)
+
+
+def _replay_one(inner: Callable[..., Any], kwargs: dict, example: _Example) -> bool:
+    data = {name: _ReplayData(draws) for name, draws in example.draws.items()}
+    try:
+        try:
+            inner(**kwargs, **copy.deepcopy(example.drawn), **data)
+            rejected = False
+        except UnsatisfiedAssumption:
+            rejected = True
+        for replayed in data.values():
+            replayed.check_finished()
+    except _StopTest:
+        raise
+    except Exception:  # noqa: BLE001 - hypothesis reruns it and reports the failure itself
+        return False
+    return rejected == example.rejected

@@ -1,0 +1,64 @@
+"""`grader grade --dask`: a real Dask LocalCluster with two worker processes grades a small class,
+and every grade and feedback text equals a local run's."""
+
+import csv
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from grader.batch import GradeRequest, run_batch
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples" / "submissions"
+CLASS = ("ada", "cleo", "dev", "finn", "hana")  # correct, wrong, unfinished, broken import, mixed
+EXERCISES = ("masks", "params")
+
+
+def outputs(out: Path) -> dict:
+    """Every student's results.json without its timing, and grades.csv."""
+    found = {"grades.csv": (out / "grades.csv").read_text()}
+    for student in CLASS:
+        result = json.loads((out / student / "results.json").read_text())
+        result.pop("execution_time", None)
+        found[student] = result
+    return found
+
+
+@pytest.fixture(scope="module")
+def submissions(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("class")
+    for student in CLASS:
+        shutil.copytree(EXAMPLES / student, folder / student)
+    return folder
+
+
+def grade(submissions: Path, out: Path, **options) -> dict:
+    request = GradeRequest(reference=ROOT / "reference" / "01", published=ROOT / "assignments" / "01",
+                           submissions=submissions, out=out, exercises=EXERCISES, **options)
+    assert run_batch(request, Console(file=open("/dev/null", "w"))) == 0
+    return outputs(out)
+
+
+def test_dask_cluster_grades_like_a_local_run(submissions, tmp_path):
+    from distributed import LocalCluster
+
+    local = grade(submissions, tmp_path / "local")
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster:
+        remote = grade(submissions, tmp_path / "dask", dask=cluster.scheduler_address)
+    assert remote == local
+    rows = {row["student"]: row for row in csv.DictReader(io.StringIO(local["grades.csv"]))}
+    assert (rows["ada"]["masks"], rows["ada"]["params"], rows["dev"]["sdpa"]) == ("10", "10", "")
+    assert float(rows["hana"]["masks"]) < 10
+
+
+def test_unreachable_scheduler_is_one_clear_error(submissions, tmp_path, monkeypatch):
+    from grader import distributed
+
+    monkeypatch.setattr(distributed, "CONNECT_SECONDS", 2)
+    with pytest.raises(distributed.ClusterError, match="cannot reach the Dask scheduler"):
+        grade(submissions, tmp_path / "out", dask="tcp://127.0.0.1:9")
