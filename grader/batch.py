@@ -137,17 +137,23 @@ class GradingContext:
         from grader.suite import collect
         from grader.testing import load_hypothesis_profile
 
-        self.suite = collect(request.reference, request.published).select(request.exercises)
+        assignment = load(request.reference)
+        limits = sandbox.Limits.from_mapping({**assignment.limits, **request.limit_overrides})
+        self.notebooks = NotebookFolders(assignment.student_modules)
+        # the template imports torch in the background while the tests are collected
+        self.template = Template(limits, visible=(str(request.submissions.resolve()),
+                                                  str(self.notebooks.root)))
+        try:
+            self.suite = collect(request.reference, request.published).select(request.exercises)
+        except BaseException:
+            self.close()
+            raise
         load_hypothesis_profile(shrink=request.shrink)  # after collect: pytest's plugin loads its own
         self.suite.set_shrinking(request.shrink)
         self.assignment = self.suite.assignment
         self.reference = load_reference(self.assignment)
         self.catalogue = diagnose.load(self.assignment)
         self.replays = Replays()
-        limits = sandbox.Limits.from_mapping({**self.assignment.limits, **request.limit_overrides})
-        self.notebooks = NotebookFolders(self.assignment.student_modules)
-        self.template = Template(limits, visible=(str(request.submissions.resolve()),
-                                                  str(self.notebooks.root)))
 
     def grade(self, student: str, folder: Path) -> reports.StudentResult:
         from grader.proxy import Submission

@@ -44,7 +44,8 @@ class Template:
         self.limits = limits
         self.scratch_root = Path(tempfile.mkdtemp(prefix="grader-workers-"))
         os.chmod(self.scratch_root, 0o711)
-        self.isolation = sandbox.Isolation()
+        self._isolation = sandbox.Isolation()
+        self._ready = False
         self.read_paths = [p for p in (*sandbox.SYSTEM_READ, *sandbox.python_read_paths()) if Path(p).exists()]
         self._cgroup = self._open_cgroup()
         self._count = 0
@@ -57,9 +58,9 @@ class Template:
             return None
         root = cgroups.open_root()
         if isinstance(root, str):
-            self.isolation.missing["cgroup"] = root
+            self._isolation.missing["cgroup"] = root
             return None
-        self.isolation.reached.append("cgroup")
+        self._isolation.reached.append("cgroup")
         return root
 
     def _start(self, visible: list[str]) -> None:
@@ -77,7 +78,7 @@ class Template:
                                              drop_uid="uid" in self.limits.layers) + argv
                 in_bwrap = True
             else:
-                self.isolation.missing["bwrap"] = why
+                self._isolation.missing["bwrap"] = why
         log = open(self.scratch_root / "template.log", "wb")
         self._process = subprocess.Popen(
             argv, pass_fds=(theirs.fileno(),), env=env, cwd=self.scratch_root,
@@ -90,14 +91,33 @@ class Template:
                     "bwrap_uid": "uid" in self.limits.layers, "read": self.read_paths}
         try:
             self._send({**settings})
+        except OSError as exc:
+            self._failed(exc)
+
+    def wait_ready(self) -> None:
+        """Wait (once) until the template has imported torch and reported the layers it reached;
+        it starts in the background, so the grading process can collect its tests meanwhile."""
+        if self._ready:
+            return
+        try:
             ready = self._receive()
         except (OSError, EOFError, wire.WireError) as exc:
-            self.close()
-            raise TemplateError(f"the worker template did not start ({exc}); its log: "
-                                f"{self._log_tail()}") from None
-        self.isolation.reached += [x for x in ready.get("reached", []) if x not in self.isolation.reached]
-        self.isolation.missing.update(ready.get("missing", {}))
+            self._failed(exc)
+        self._ready = True
+        self._isolation.reached += [x for x in ready.get("reached", []) if x not in self._isolation.reached]
+        self._isolation.missing.update(ready.get("missing", {}))
         self.template_pid = int(ready.get("pid", self._process.pid))  # bwrap's child, when wrapped
+
+    @property
+    def isolation(self) -> sandbox.Isolation:
+        """The isolation layers reached (and why others were not)."""
+        self.wait_ready()
+        return self._isolation
+
+    def _failed(self, exc: BaseException) -> None:
+        log = self._log_tail()
+        self.close()
+        raise TemplateError(f"the worker template did not start ({exc}); its log: {log}") from None
 
     # --- children ----------------------------------------------------------------------------
 
@@ -105,6 +125,7 @@ class Template:
         return Session(self, Path(folder).resolve(), forbidden)
 
     def spawn(self, folder: Path, scratch: Path, forbidden: tuple[str, ...]) -> "Worker":
+        self.wait_ready()
         ours, theirs = socket.socketpair()
         message = {"op": "spawn", "folder": str(folder), "scratch": str(scratch),
                    "forbidden": list(forbidden), "limits": _limits_mapping(self.limits)}

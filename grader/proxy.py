@@ -164,8 +164,8 @@ def _result(reply: Any, label: str, transport: Transport) -> Any:
     if "error" in reply:
         error = reply["error"] if isinstance(reply["error"], dict) else {}
         type_name, message = str(error.get("type", "Error")), str(error.get("message", ""))
-        if type_name == "NotImplementedError" and "not implemented yet" in message:
-            raise NotImplementedYet(message)
+        if type_name == "NotImplementedError" and ("not implemented yet" in message or not message):
+            raise NotImplementedYet(message or f"{label}: not implemented yet")  # nbgrader's bare stub
         if type_name in LIMIT_ERRORS:
             raise LimitExceeded(f"{type_name}: {message}")
         types = tuple(str(t) for t in error.get("types", ()) if isinstance(t, str))

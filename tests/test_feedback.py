@@ -69,3 +69,17 @@ def test_pytest_introspection_and_memory_addresses_are_left_out():
     assert message.splitlines()[1:] == ["causal_mask(1): wrong entries", "assert False"]
     error = ValueError("<Tokenizer object at 0x7f00aa>: bad")
     assert "ValueError: <Tokenizer object>: bad" in failure_message(error, TEST)
+
+
+def test_a_bare_not_implemented_error_reads_as_unfinished_but_not_a_reasoned_one():
+    import pytest
+
+    from grader.proxy import SubmissionError, _result
+
+    def reply(message):
+        return {"error": {"type": "NotImplementedError", "message": message, "traceback": ""}}
+
+    with pytest.raises(NotImplementedYet, match="causal_mask: not implemented yet"):
+        _result(reply(""), "attention.causal_mask", None)  # nbgrader's stub: raise NotImplementedError()
+    with pytest.raises(SubmissionError, match="only 2-D masks"):
+        _result(reply("only 2-D masks"), "attention.causal_mask", None)
