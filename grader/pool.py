@@ -198,7 +198,7 @@ class Worker:
     def __init__(self, template: Template, pid: int, channel: socket.socket, group):
         self.template, self.pid, self.channel, self.group = template, pid, channel, group
         self.channel.setblocking(False)
-        self._buffer = b""
+        self._buffer = bytearray()  # grows in place: a large reply arrives in many chunks
 
     def call(self, request: dict, label: str) -> dict:
         """Send one request and wait for its reply within the limits; on any failure the
@@ -254,7 +254,8 @@ class Worker:
             raise wire.WireError(f"reply of {size} bytes")
         if len(self._buffer) < 4 + size:
             return None
-        body, self._buffer = self._buffer[4:4 + size], self._buffer[4 + size:]
+        body = bytes(self._buffer[4:4 + size])
+        del self._buffer[:4 + size]
         reply = wire.decode(body)
         if not isinstance(reply, dict):
             raise wire.WireError("reply is not a dict")

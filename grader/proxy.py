@@ -17,6 +17,9 @@ are not plain data come back as :class:`RemoteObject`. A failing call raises
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
 import unittest
 from typing import Any, Callable
 
@@ -185,14 +188,49 @@ def _wrap(value: Any, label: str, transport: Transport) -> Any:
     return value
 
 
-def local_transport(executor) -> Transport:
-    """Answer requests in this process, through the same encoding the worker channel uses."""
+class TimeLimitExceeded(BaseException):
+    """Raised inside a local call that ran past its time limit (a BaseException, so that the
+    submission's ``except Exception`` does not swallow it); reported like the worker's limit."""
+
+
+def local_transport(executor, call_seconds: float = 0) -> Transport:
+    """Answer requests in this process, through the same encoding the worker channel uses.
+
+    With ``call_seconds``, a call still running after that long is interrupted (SIGALRM, main
+    thread only) and fails with a time-limit error, so an endless loop does not hang a student's
+    ``pytest``.
+    """
 
     def transport(request: dict) -> dict:
         decoded = wire.decode(wire.encode(request, _handle_passthrough))
-        return wire.decode(executor.encode_reply(executor.handle(decoded)))
+        with _alarm(call_seconds, _label(decoded)):
+            reply = executor.handle(decoded)
+        return wire.decode(executor.encode_reply(reply))
 
     return transport
+
+
+@contextlib.contextmanager
+def _alarm(seconds: float, label: str):
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum, frame):
+        raise TimeLimitExceeded(f"time limit exceeded in {label} (more than {seconds:g} s)")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds, 1.0)  # again every second if it is caught
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _label(request: dict) -> str:
+    target = request.get("target") or {}
+    return ".".join(str(p) for p in [target.get("module", "")] + list(target.get("path", [])) if p)
 
 
 def _handle_passthrough(value: Any) -> wire.Handle:

@@ -4,8 +4,10 @@ Registered as a pytest plugin (entry point ``pytest11``); it only acts on tests 
 ``@pytest.mark.exercise("<id>", weight=1.0)``. It provides
 
 - ``--submission DIR``: test the modules in DIR instead of those beside the tests (no copying);
-- the ``student`` fixture (a :class:`grader.proxy.Submission`) and, for hidden tests run from a
-  reference folder, the ``reference`` fixture (the reference modules, imported in-process);
+- the ``student`` fixture (a :class:`grader.proxy.Submission`; a call running longer than
+  ``LOCAL_TIME_FACTOR`` times the assignment's ``call_seconds`` is stopped with a time-limit error)
+  and, for hidden tests run from a reference folder, the ``reference`` fixture (the reference
+  modules, imported in-process);
 - failure reports that name the exercise, the property and the smallest failing input, with no
   harness traceback; an unimplemented exercise is one line;
 - a closing table of points per exercise, an estimate from the tests that ran;
@@ -21,9 +23,10 @@ from pathlib import Path
 import pytest
 
 from grader import assignment as assignment_mod
-from grader import feedback, results
+from grader import feedback, results, sandbox
 
 _EXERCISE = "exercise"
+LOCAL_TIME_FACTOR = 4  # a student's laptop may be slower than the grading machine
 _OUTCOMES = pytest.StashKey[dict]()
 _RAISED = pytest.StashKey[BaseException]()
 
@@ -91,7 +94,9 @@ def student(request: pytest.FixtureRequest, _grader_submissions: dict):
 
         torch.set_num_threads(1)  # tests use tiny tensors: threads only contend (as in the worker)
         executor = Executor(folder, assignment.forbidden_calls)
-        _grader_submissions[folder] = Submission(local_transport(executor), assignment.student_modules)
+        seconds = LOCAL_TIME_FACTOR * sandbox.Limits.from_mapping(assignment.limits).call_seconds
+        _grader_submissions[folder] = Submission(local_transport(executor, seconds),
+                                                 assignment.student_modules)
     return _grader_submissions[folder]
 
 

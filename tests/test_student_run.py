@@ -62,3 +62,18 @@ def test_a_missing_submission_folder_is_a_clear_error():
     run = student_pytest("--submission", "no/such/folder", "-k", "masks")
     assert run.returncode != 0
     assert "--submission no/such/folder: no such folder" in run.stdout + run.stderr
+
+
+def test_an_endless_loop_is_stopped_in_a_local_run(tmp_path):
+    from grader.executor import Executor
+    from grader.proxy import LimitExceeded, Submission, local_transport
+
+    (tmp_path / "loops.py").write_text(
+        "def spin(n):\n    while True:\n        n += 1\n\n"
+        "def swallow():\n    try:\n        spin(0)\n    except Exception:\n        return 'caught'\n\n"
+        "def quick(n):\n    return n + 1\n")
+    student = Submission(local_transport(Executor(tmp_path), call_seconds=0.3), ("loops",))
+    for call in (lambda: student.loops.spin(0), student.loops.swallow):
+        with pytest.raises(LimitExceeded, match=r"time limit exceeded in loops\.(spin|swallow)"):
+            call()
+    assert student.loops.quick(1) == 2  # the alarm is off between calls
