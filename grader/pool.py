@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 from grader import cgroups, sandbox, wire
+from grader.proxy import handle_of, request_label
 
 _TICK = 0.05
 MAX_TIMEOUTS = 2  # a function that ran out of time or memory this often in a session is not called again
@@ -205,7 +206,7 @@ class Worker:
         worker is killed and the reply is an error describing what happened."""
         limits = self.template.limits
         try:
-            payload = wire.frame(wire.encode(request, _handle_passthrough))
+            payload = wire.frame(wire.encode(request, handle_of))
         except wire.WireError as exc:
             return _error("BadArgument", f"cannot send the arguments of {label}: {exc}")
         deadline = time.monotonic() + limits.call_seconds
@@ -315,7 +316,7 @@ class Session:
         self._timeouts: dict[str, list[str]] = {}  # the time / memory limits each function hit
 
     def transport(self, request: dict) -> dict:
-        label = _label(request)
+        label = request_label(request)
         hits = self._timeouts.get(label, [])
         if len(hits) >= MAX_TIMEOUTS:
             return _error(hits[-1], f"{label} was not called again: it exceeded a time or memory "
@@ -349,25 +350,9 @@ def _error(type_name: str, message: str) -> dict:
     return {"error": {"type": type_name, "message": message, "traceback": ""}, "forbidden": []}
 
 
-def _label(request: dict) -> str:
-    target = request.get("target") or {}
-    path = ".".join(target.get("path", []))
-    if "module" in target:
-        return f"{target['module']}.{path}"
-    return path or "the submission"
-
-
 def _limits_mapping(limits: sandbox.Limits) -> dict:
     return {name: (list(value) if isinstance(value, tuple) else value)
             for name, value in vars(limits).items()}
-
-
-def _handle_passthrough(value):
-    from grader.proxy import RemoteObject
-
-    if isinstance(value, RemoteObject):
-        return value.handle
-    raise wire.WireError(f"{type(value).__name__} cannot be sent to the submission")
 
 
 def _fd_bytes(fd: int) -> bytes:

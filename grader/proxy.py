@@ -202,8 +202,8 @@ def local_transport(executor, call_seconds: float = 0) -> Transport:
     """
 
     def transport(request: dict) -> dict:
-        decoded = wire.decode(wire.encode(request, _handle_passthrough))
-        with _alarm(call_seconds, _label(decoded)):
+        decoded = wire.decode(wire.encode(request, handle_of))
+        with _alarm(call_seconds, request_label(decoded)):
             reply = executor.handle(decoded)
         return wire.decode(executor.encode_reply(reply))
 
@@ -228,12 +228,18 @@ def _alarm(seconds: float, label: str):
         signal.signal(signal.SIGALRM, previous)
 
 
-def _label(request: dict) -> str:
+def request_label(request: dict) -> str:
+    """What a request calls, for messages: ``attention.causal_mask``, or a handle's ``forward``."""
     target = request.get("target") or {}
-    return ".".join(str(p) for p in [target.get("module", "")] + list(target.get("path", [])) if p)
+    path = ".".join(target.get("path", []))
+    if "module" in target:
+        return f"{target['module']}.{path}"
+    return path or "the submission"
 
 
-def _handle_passthrough(value: Any) -> wire.Handle:
+def handle_of(value: Any) -> wire.Handle:
+    """The handle a :class:`RemoteObject` argument crosses the channel as (``wire.encode``'s
+    fallback); anything else that is not plain data cannot be sent."""
     if isinstance(value, RemoteObject):
         return value.handle
     raise wire.WireError(f"{type(value).__name__} cannot be sent to the submission")
