@@ -12,7 +12,7 @@ submission at a time, more threads queue on its context.
 
 from __future__ import annotations
 
-import hashlib
+import atexit
 import shutil
 import tempfile
 import threading
@@ -21,9 +21,10 @@ from typing import Iterator
 
 from grader import store as store_mod
 from grader.assignment import load
+from grader.suite import fingerprint
 
 CONNECT_SECONDS = 30  # how long to try reaching the scheduler
-_CONTEXTS: dict[str, object] = {}  # per Dask worker process: bundle digest -> GradingContext
+_CONTEXTS: dict[str, tuple] = {}  # per Dask worker process: run key -> (GradingContext, its folder)
 _LOCK = threading.Lock()
 
 
@@ -48,6 +49,8 @@ def grade_on_cluster(request, todo: dict[str, Path], address: str) -> Iterator:
         [shared] = client.scatter([bundle], broadcast=True)
         settings = {"id": request.reference.name, "exercises": request.exercises,
                     "shrink": request.shrink, "limits": dict(request.limit_overrides)}
+        settings["key"] = repr((fingerprint([request.reference, request.published], request.exercises),
+                                request.shrink, sorted(settings["limits"].items())))
         futures = {client.submit(_grade_task, shared, settings, name, read_folder(folder),
                                  pure=False): name for name, folder in todo.items()}
         for future in as_completed(futures, loop=client.loop):
@@ -86,15 +89,9 @@ def _grade_task(bundle: dict, settings: dict, student: str, files: dict[str, byt
 def _context(bundle: dict, settings: dict):
     from grader.batch import GradeRequest, GradingContext
 
-    digest = hashlib.sha256(repr(sorted(settings.items())).encode())
-    for part in ("reference", "published"):
-        for name, data in bundle[part].items():
-            digest.update(f"{part}/{name}\0".encode() + hashlib.sha256(data).digest())
-    digest = digest.hexdigest()
-    if digest not in _CONTEXTS:
-        for old in _CONTEXTS.values():
-            old.close()
-        _CONTEXTS.clear()
+    key = settings["key"]
+    if key not in _CONTEXTS:
+        _close_all()
         root = Path(tempfile.mkdtemp(prefix="grader-dask-"))
         reference = root / "reference" / settings["id"]
         published = root / "assignments" / settings["id"]
@@ -105,6 +102,16 @@ def _context(bundle: dict, settings: dict):
                                submissions=root / "submissions", out=root / "out",
                                exercises=tuple(settings["exercises"]), shrink=settings["shrink"],
                                limit_overrides=settings["limits"])
-        _CONTEXTS[digest] = (GradingContext(request), root)
-    return _CONTEXTS[digest]
+        _CONTEXTS[key] = (GradingContext(request), root)
+    return _CONTEXTS[key]
 
+
+def _close_all() -> None:
+    """Stop this process's worker templates and remove their folders (a new run, or exit)."""
+    for context, root in _CONTEXTS.values():
+        context.close()
+        shutil.rmtree(root, ignore_errors=True)
+    _CONTEXTS.clear()
+
+
+atexit.register(_close_all)

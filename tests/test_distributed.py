@@ -62,3 +62,28 @@ def test_unreachable_scheduler_is_one_clear_error(submissions, tmp_path, monkeyp
     monkeypatch.setattr(distributed, "CONNECT_SECONDS", 2)
     with pytest.raises(distributed.ClusterError, match="cannot reach the Dask scheduler"):
         grade(submissions, tmp_path / "out", dask="tcp://127.0.0.1:9")
+
+
+def test_a_worker_keeps_one_context_and_closes_it_for_a_new_run(monkeypatch):
+    from grader import batch, distributed
+
+    opened = []
+
+    class Context:
+        def __init__(self, request):
+            self.request, self.closed = request, False
+            opened.append(self)
+
+        def close(self):
+            self.closed = True
+
+    monkeypatch.setattr(batch, "GradingContext", Context)
+    bundle = {"reference": {"assignment.toml": b"id = '01'\n"}, "published": {}}
+    settings = {"id": "01", "exercises": (), "shrink": False, "limits": {}, "key": "run 1"}
+    first, folder = distributed._context(bundle, settings)
+    assert distributed._context(bundle, settings)[0] is first and len(opened) == 1
+    assert (folder / "reference" / "01" / "assignment.toml").read_bytes() == b"id = '01'\n"
+    second, _ = distributed._context(bundle, {**settings, "key": "run 2"})
+    assert first.closed and not folder.exists() and second is not first
+    distributed._close_all()
+    assert second.closed
