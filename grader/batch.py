@@ -67,12 +67,12 @@ def run_batch(request: GradeRequest, console=None) -> int:
         for result in _grade_all(request, {n: students[n] for n in todo}, console):
             db.save(result, hashes[result.student], fingerprint)
             write_student_outputs(request.out, result)
-        graded = [db.load(name, assignment) for name in students]
-        write_grades_csv(request.out / "grades.csv", assignment, [r for r in graded if r])
-        _write_atomic(request.out / "index.html", pages.class_page(assignment, [r for r in graded if r]))
+        graded = [r for r in (db.load(name, assignment) for name in students) if r]
+        write_grades_csv(request.out / "grades.csv", assignment, graded)
+        _write_atomic(request.out / "index.html", pages.class_page(assignment, graded))
     finally:
         db.close()
-    _print_summary(console, assignment, [r for r in graded if r], request.out)
+    _print_summary(console, assignment, graded, request.out)
     return 0
 
 
