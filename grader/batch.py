@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import atexit
 import csv
+import gc
 import json
 import os
 import sys
@@ -25,6 +26,7 @@ from pathlib import Path
 from grader import diagnose, pages, reports, sandbox, store as store_mod
 from grader.assignment import Assignment, load
 from grader.notebook import NotebookError
+from grader.plans import Plans
 from grader.submissions import NotebookFolders, unreadable
 
 
@@ -67,6 +69,7 @@ def run_batch(request: GradeRequest, console=None) -> int:
         for result in _grade_all(request, {n: students[n] for n in todo}, console):
             db.save(result, hashes[result.student], fingerprint)
             write_student_outputs(request.out, result)
+        Plans.compact(plans_folder(request), Plans.key(fingerprint))
         graded = [r for r in (db.load(name, assignment) for name in students) if r]
         write_grades_csv(request.out / "grades.csv", assignment, graded)
         _write_atomic(request.out / "index.html", pages.class_page(assignment, graded))
@@ -110,7 +113,7 @@ def _results(request: GradeRequest, todo: dict[str, Path]):
 
         yield from grade_on_cluster(request, todo, request.dask)
     elif request.jobs == 1:
-        context = GradingContext(request)
+        context = GradingContext(request, plans_folder(request))
         try:
             for name, folder in todo.items():
                 yield context.grade(name, folder)
@@ -119,7 +122,7 @@ def _results(request: GradeRequest, todo: dict[str, Path]):
     else:
         assignment = load(request.reference)
         pool = ProcessPoolExecutor(max_workers=request.jobs, mp_context=get_context("spawn"),
-                                   initializer=_init_process, initargs=(request,))
+                                   initializer=_init_process, initargs=(request, plans_folder(request)))
         with pool:
             futures = {pool.submit(_grade_in_process, name, str(folder)): name
                        for name, folder in todo.items()}
@@ -127,10 +130,16 @@ def _results(request: GradeRequest, todo: dict[str, Path]):
                 yield store_mod.from_payload(futures[future], assignment, future.result())
 
 
-class GradingContext:
-    """What one grading process holds: the suite, the reference, a worker template."""
+def plans_folder(request: GradeRequest) -> Path:
+    """Where a batch keeps its tests' plans between runs (:mod:`grader.plans`)."""
+    return request.out / ".cache"
 
-    def __init__(self, request: GradeRequest):
+
+class GradingContext:
+    """What one grading process holds: the suite, the reference, a worker template, and the
+    tests' plans (loaded from and saved to ``plans_cache`` when given)."""
+
+    def __init__(self, request: GradeRequest, plans_cache: Path | None = None):
         from grader.pool import Template
         from grader.pytest_plugin import load_reference
         from grader.replay import Replays
@@ -146,7 +155,8 @@ class GradingContext:
         try:
             self.suite = collect(request.reference, request.published).select(request.exercises)
         except BaseException:
-            self.close()
+            self.template.close()
+            self.notebooks.close()
             raise
         load_hypothesis_profile(shrink=request.shrink)  # after collect: pytest's plugin loads its own
         self.suite.set_shrinking(request.shrink)
@@ -154,6 +164,9 @@ class GradingContext:
         self.reference = load_reference(self.assignment)
         self.catalogue = diagnose.load(self.assignment)
         self.replays = Replays()
+        self.plans_cache, self.plans_key = plans_cache, Plans.key(self.suite.fingerprint)
+        self.plans = Plans.load(plans_cache, self.plans_key) if plans_cache else Plans()
+        gc.freeze()  # torch, the tests and the reference stay: keep them out of every collection
 
     def grade(self, student: str, folder: Path) -> reports.StudentResult:
         from grader.proxy import Submission
@@ -165,8 +178,9 @@ class GradingContext:
             return unreadable(student, self.suite, exc, self.template.isolation.summary())
         session = self.template.session(folder, self.assignment.forbidden_calls)
         try:
-            submission = Submission(session.transport, self.assignment.student_modules)
-            outcomes = self.suite.run(submission, self.reference, self.replays)
+            runner = self.plans.runner(session)
+            submission = Submission(runner.transport, self.assignment.student_modules)
+            outcomes = self.suite.run(submission, self.reference, self.replays, around=runner.run)
             found = diagnose.diagnose(self.catalogue, self.assignment, submission, self.reference, outcomes)
         finally:
             printed = session.close()
@@ -175,6 +189,8 @@ class GradingContext:
             self.template.isolation.summary(), printed, tuple(session.events), tuple(found.heatmaps))
 
     def close(self) -> None:
+        if self.plans_cache is not None:
+            self.plans.save(self.plans_cache, self.plans_key)
         self.template.close()
         self.notebooks.close()
 
@@ -182,9 +198,9 @@ class GradingContext:
 _CONTEXT: GradingContext | None = None
 
 
-def _init_process(request: GradeRequest) -> None:
+def _init_process(request: GradeRequest, plans_cache: Path) -> None:
     global _CONTEXT
-    _CONTEXT = GradingContext(request)
+    _CONTEXT = GradingContext(request, plans_cache)
     atexit.register(_CONTEXT.close)  # the pool's processes exit normally: stop the template, remove scratch
 
 

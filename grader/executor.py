@@ -8,6 +8,7 @@ One :class:`Executor` serves one submission folder. It answers requests (plain d
     {"op": "backward", "target": T, "args", "kwargs", "wrt": [i or name...],
      "grad_output": tensor, "output_index": int or None}          -> {"value", "grads"}
     {"op": "ping"}                                                 -> "pong"
+    {"op": "reset"}       -> None (forgets every handle and reseeds random and torch: a test starts afresh)
 
 where a target is ``{"module": "attention", "path": ["MultiHeadAttention"]}`` or
 ``{"handle": 3, "path": ["forward"]}``. Replies are ``{"ok": value, "forbidden": [...]}`` or
@@ -24,6 +25,7 @@ submission folder.
 from __future__ import annotations
 
 import errno
+import functools
 import importlib.util
 import os
 import sys
@@ -120,6 +122,16 @@ class Executor:
     def _ping(self, request: dict, hits: list) -> str:
         return "pong"
 
+    def _reset(self, request: dict, hits: list) -> None:
+        import random
+
+        import torch
+
+        self._objects.clear()
+        self._ids.clear()
+        random.seed(0)  # a test's answers do not depend on the tests before it
+        torch.manual_seed(0)
+
     # --- helpers -----------------------------------------------------------------------------
 
     def _resolve(self, target: Any) -> Any:
@@ -209,7 +221,7 @@ class Executor:
 
 
 _OPS = {"call": Executor._call, "get": Executor._get, "backward": Executor._backward,
-        "ping": Executor._ping}
+        "ping": Executor._ping, "reset": Executor._reset}
 
 
 def _safe_str(exc: BaseException) -> str:
@@ -221,13 +233,22 @@ def _safe_str(exc: BaseException) -> str:
 
 def _forbidden_tracer(names: tuple[str, ...], hits: list):
     """A TorchFunctionMode that records every torch function whose name contains one of ``names``."""
+    return _tracer_class()(names, hits)
+
+
+@functools.cache
+def _tracer_class():
     from torch.overrides import TorchFunctionMode
 
     class ForbiddenTracer(TorchFunctionMode):
+        def __init__(self, names: tuple[str, ...], hits: list):
+            super().__init__()
+            self.names, self.hits = names, hits
+
         def __torch_function__(self, func, types, args=(), kwargs=None):
             name = getattr(func, "__name__", "") or ""
-            if any(part in name for part in names):
-                hits.append(name)
+            if any(part in name for part in self.names):
+                self.hits.append(name)
             return func(*args, **(kwargs or {}))
 
-    return ForbiddenTracer()
+    return ForbiddenTracer

@@ -201,53 +201,61 @@ class Worker:
         self.channel.setblocking(False)
         self._buffer = bytearray()  # grows in place: a large reply arrives in many chunks
 
-    def call(self, request: dict, label: str) -> dict:
-        """Send one request and wait for its reply within the limits; on any failure the
-        worker is killed and the reply is an error describing what happened."""
-        limits = self.template.limits
+    def exchange(self, frames: list[bytes], labels: list[str]) -> list[bytes]:
+        """Send framed requests back to back and read their replies (encoded) in order.
+
+        Each reply must come within the call limits, counted from the previous reply (the worker
+        answers one request at a time). On any failure the worker is killed and the last reply
+        is an error describing what happened, so fewer replies than requests come back.
+        """
+        replies: list[bytes] = []
+        pending = memoryview(b"".join(frames))
+        deadline, cpu_start = time.monotonic() + self.template.limits.call_seconds, None
         try:
-            payload = wire.frame(wire.encode(request, handle_of))
-        except wire.WireError as exc:
-            return _error("BadArgument", f"cannot send the arguments of {label}: {exc}")
-        deadline = time.monotonic() + limits.call_seconds
-        cpu_start = _cpu_seconds(self.pid)
-        try:
-            self._send_all(payload, deadline)
-            while True:
-                reply = self._try_read_reply()
-                if reply is not None:
-                    return reply
-                problem = self._check(deadline, cpu_start, label)
-                if problem is not None:
-                    self.kill()
-                    return problem
-                select.select([self.channel], [], [], _TICK)
+            while len(replies) < len(frames):
+                body = self._try_read_reply()
+                if body is not None:
+                    replies.append(body)
+                    deadline, cpu_start = time.monotonic() + self.template.limits.call_seconds, None
+                    continue
+                readable, writable, _ = select.select([self.channel], [self.channel] if pending else [],
+                                                      [], _TICK)
+                if writable:
+                    pending = pending[self.channel.send(pending):]
+                if not (readable or writable) or time.monotonic() > deadline:
+                    # CPU is counted from the first quiet tick: reading /proc for every fast call
+                    # would cost more than the call itself
+                    cpu_start = _cpu_seconds(self.pid) if cpu_start is None else cpu_start
+                    problem = self._check(deadline, cpu_start, labels[len(replies)])
+                    if problem is not None:
+                        self.kill()
+                        return replies + [wire.encode(problem)]
         except (OSError, EOFError):
-            crashed = self._crash_reason(label)
+            crashed = self._crash_reason(labels[len(replies)])
             self.kill()
-            return crashed
+            return replies + [wire.encode(crashed)]
         except wire.WireError as exc:
             self.kill()
-            return _error("BadReply", f"the worker sent a malformed reply to {label}: {exc}")
+            return replies + [wire.encode(_error("BadReply", "the worker sent a malformed reply to "
+                                                 f"{labels[len(replies)]}: {exc}"))]
+        return replies
 
-    def _send_all(self, payload: bytes, deadline: float) -> None:
-        view = memoryview(payload)
-        while view:
-            if time.monotonic() > deadline:
-                raise OSError("timed out sending a request")
-            _, ready, _ = select.select([], [self.channel], [], _TICK)
-            if ready:
-                sent = self.channel.send(view)
-                view = view[sent:]
-
-    def _try_read_reply(self) -> dict | None:
+    def _try_read_reply(self) -> bytes | None:
+        """The next reply's encoded body, if it has arrived whole (replies already buffered come
+        first, so a worker that answered and then crashed still delivers its answers)."""
+        body = self._buffered_reply()
+        if body is not None:
+            return body
         try:
             chunk = self.channel.recv(1 << 20)
-            if not chunk:
-                raise EOFError
-            self._buffer += chunk
         except BlockingIOError:
-            pass
+            return None
+        if not chunk:
+            raise EOFError
+        self._buffer += chunk
+        return self._buffered_reply()
+
+    def _buffered_reply(self) -> bytes | None:
         if len(self._buffer) < 4:
             return None
         size = int.from_bytes(self._buffer[:4], "big")
@@ -257,10 +265,7 @@ class Worker:
             return None
         body = bytes(self._buffer[4:4 + size])
         del self._buffer[:4 + size]
-        reply = wire.decode(body)
-        if not isinstance(reply, dict):
-            raise wire.WireError("reply is not a dict")
-        return reply
+        return body
 
     def _check(self, deadline: float, cpu_start: float, label: str) -> dict | None:
         limits = self.template.limits
@@ -314,22 +319,73 @@ class Session:
         self.events: list[str] = []  # limits hit and crashes, for the feedback
         self._worker: Worker | None = None
         self._timeouts: dict[str, list[str]] = {}  # the time / memory limits each function hit
+        self._stop: bytes | None = None  # the reply of the failure that stopped the last worker
 
     def transport(self, request: dict) -> dict:
+        frame, label, refused = self.frame(request)
+        if refused is not None:
+            return refused
+        return self.decode(self.exchange([frame], [label])[0], label)
+
+    @staticmethod
+    def frame(request: dict) -> tuple[bytes, str, dict | None]:
+        """``(framed request, its label, None)``, or an error reply when it cannot be sent."""
         label = request_label(request)
-        hits = self._timeouts.get(label, [])
-        if len(hits) >= MAX_TIMEOUTS:
-            return _error(hits[-1], f"{label} was not called again: it exceeded a time or memory "
-                          f"limit {MAX_TIMEOUTS} times already")
-        if self._worker is None or self._worker.pid < 0:
-            self._worker = self.template.spawn(self.folder, self.scratch, self.forbidden)
-        reply = self._worker.call(request, label)
-        if self._worker.pid < 0:
-            error = reply.get("error", {})
-            self.events.append(error.get("message", "the worker stopped"))
-            if error.get("type") in ("TimeLimitExceeded", "MemoryLimitExceeded"):
-                self._timeouts.setdefault(label, []).append(error["type"])
+        try:
+            return wire.frame(wire.encode(request, handle_of)), label, None
+        except wire.WireError as exc:
+            return b"", label, _error("BadArgument", f"cannot send the arguments of {label}: {exc}")
+
+    def exchange(self, frames: list[bytes], labels: list[str]) -> list[bytes]:
+        """Run framed requests in order on the worker (started if needed); their encoded replies.
+
+        Fewer replies than requests come back when one fails the worker (a limit, a crash: the
+        last reply says which) or calls a function that already exceeded a limit
+        ``MAX_TIMEOUTS`` times (it is not sent; the last reply says so). A failure counts (in
+        ``events`` and toward ``MAX_TIMEOUTS``) only once a test reads its reply with
+        :meth:`decode`: requests sent ahead of a test (:mod:`grader.plans`) may never be its own.
+        """
+        self._stop = None
+        blocked = next((i for i, label in enumerate(labels)
+                        if len(self._timeouts.get(label, [])) >= MAX_TIMEOUTS), len(labels))
+        bodies: list[bytes] = []
+        if blocked:
+            if self._worker is None or self._worker.pid < 0:
+                self._worker = self.template.spawn(self.folder, self.scratch, self.forbidden)
+            bodies = self._worker.exchange(frames[:blocked], labels[:blocked])
+            if self._worker.pid < 0:
+                self._stop = bodies[-1]
+                return bodies
+        if blocked < len(labels):
+            label = labels[blocked]
+            bodies.append(wire.encode(_error(
+                self._timeouts[label][-1], f"{label} was not called again: it exceeded a time or "
+                f"memory limit {MAX_TIMEOUTS} times already")))
+        return bodies
+
+    def decode(self, body: bytes, label: str) -> dict:
+        """A reply from :meth:`exchange`, decoded; a malformed one stops the worker."""
+        if body is self._stop:
+            self._stop = None
+            self._stopped(label, body)
+        try:
+            reply = wire.decode(body)
+            if isinstance(reply, dict):
+                return reply
+            problem = "the reply is not a dict"
+        except wire.WireError as exc:
+            problem = str(exc)
+        if self._worker is not None and self._worker.pid >= 0:
+            self._worker.kill()
+        reply = _error("BadReply", f"the worker sent a malformed reply to {label}: {problem}")
+        self.events.append(reply["error"]["message"])
         return reply
+
+    def _stopped(self, label: str, body: bytes) -> None:
+        error = wire.decode(body)["error"]  # made by this side: Worker.exchange's failure reply
+        self.events.append(error["message"])
+        if error["type"] in ("TimeLimitExceeded", "MemoryLimitExceeded"):
+            self._timeouts.setdefault(label, []).append(error["type"])
 
     def close(self) -> str:
         """Stop the worker; returns what the submission printed (truncated to the limit)."""

@@ -74,19 +74,24 @@ class Replays:
     def __init__(self) -> None:
         self._examples: dict[str, list[_Example]] = {}
 
-    def run(self, test_id: str, function: Callable[..., Any], kwargs: dict) -> None:
+    def run(self, test_id: str, function: Callable[..., Any], kwargs: dict,
+            restart: Callable[[], None] | None = None) -> None:
         """Call the test ``function(**kwargs)``: raises whatever the test raises.
 
         A property test that passed before is replayed; otherwise it runs under hypothesis,
-        and its examples are recorded if it passes.
+        and its examples are recorded if it passes. ``restart()``, when given, is called before
+        hypothesis runs a test whose replay failed: the test starts again from its beginning.
         """
         handle = getattr(function, "hypothesis", None)
         if handle is None:
             function(**kwargs)
             return
         examples = self._examples.get(test_id)
-        if examples is not None and _replay(handle.inner_test, kwargs, examples):
-            return
+        if examples is not None:
+            if _replay(handle.inner_test, kwargs, examples):
+                return
+            if restart is not None:
+                restart()
         recorded: list[_Example] = []
         inner = handle.inner_test
         handle.inner_test = _recording(inner, set(kwargs), recorded)

@@ -66,9 +66,13 @@ class Suite:
                 test.function._hypothesis_internal_use_settings = settings(current, phases=phases)
 
     def run(self, student, reference, replays: Replays | None = None,
-            on_test: Callable[[results.TestOutcome], None] = None) -> list[results.TestOutcome]:
+            on_test: Callable[[results.TestOutcome], None] = None,
+            around: Callable[["CollectedTest", Callable[[], results.TestOutcome]], results.TestOutcome]
+            | None = None) -> list[results.TestOutcome]:
         """Every test against ``student``; an exercise that hit a forbidden call skips the rest
-        of its tests (it scores 0 whatever they say)."""
+        of its tests (it scores 0 whatever they say). ``around(test, run)``, when given, is
+        called instead of ``run()`` for each test (see :class:`grader.plans.Runner`); ``run``
+        takes the ``restart`` of :meth:`grader.replay.Replays.run`."""
         outcomes, forbidden = [], set()
         for test in self.tests:
             exercise = test.definition.exercise
@@ -77,7 +81,10 @@ class Suite:
                                               f"[{exercise}] not run: the exercise already used a "
                                               "forbidden built-in")
             else:
-                outcome = run_test(test, student, reference, replays)
+                def run(restart=None, test=test):
+                    return run_test(test, student, reference, replays, restart)
+
+                outcome = run() if around is None else around(test, run)
                 if outcome.status == results.FORBIDDEN:
                     forbidden.add(exercise)
             outcomes.append(outcome)
@@ -86,8 +93,8 @@ class Suite:
         return outcomes
 
 
-def run_test(test: CollectedTest, student, reference, replays: Replays | None = None
-             ) -> results.TestOutcome:
+def run_test(test: CollectedTest, student, reference, replays: Replays | None = None,
+             restart: Callable[[], None] | None = None) -> results.TestOutcome:
     fixtures = {"student": student, "reference": reference}
     wanted = inspect.signature(test.function).parameters
     kwargs = {**{k: v for k, v in fixtures.items() if k in wanted}, **test.params}
@@ -95,7 +102,7 @@ def run_test(test: CollectedTest, student, reference, replays: Replays | None = 
         if replays is None:
             test.function(**kwargs)
         else:
-            replays.run(test.definition.id, test.function, kwargs)
+            replays.run(test.definition.id, test.function, kwargs, restart)
     except Exception as exc:  # noqa: BLE001 - every failure of a test is that test's outcome
         return results.TestOutcome(test.definition, feedback.status_of(exc),
                                    feedback.failure_message(exc, test.definition, test.reproduce))

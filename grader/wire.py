@@ -163,7 +163,8 @@ def _from_json(tree: Any, limits: Limits, depth: int, budget: list) -> Any:
         raise WireError("malformed value")
     (tag, body), = tree.items()
     if tag in ("l", "u"):
-        items = [_from_json(v, limits, depth + 1, _spend(budget, body)) for v in _list(body)]
+        _spend(budget, _list(body))
+        items = [_from_json(v, limits, depth + 1, budget) for v in body]
         return items if tag == "l" else tuple(items)
     if tag == "d":
         out = {}

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import array
 import ctypes
+import gc
 import os
 import signal
 import socket
@@ -74,6 +75,7 @@ def _prepare_template(settings: dict, isolation: sandbox.Isolation) -> None:
 
     torch.set_num_threads(1)
     _warm_up(torch, matplotlib.pyplot)
+    gc.freeze()  # what is loaded now stays out of every collection, here and in the children
 
     ctypes.CDLL(None).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     if "landlock" in layers:

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 
 from grader import sandbox
 from grader.pool import MAX_TIMEOUTS, Template
@@ -98,6 +99,9 @@ PROBE = textwrap.dedent('''
 
     def leave():
         os._exit(0)
+
+    def echo(value):
+        return value
 ''')
 
 LIMITS = dict(call_seconds=6.0, call_cpu_seconds=3.0, memory_mb=300, output_bytes=10_000, processes=16)
@@ -304,3 +308,33 @@ def test_a_function_that_keeps_timing_out_is_not_called_again(everything, classr
         assert probe.sleep(0) == "woke"  # other functions still run
     finally:
         session.close()
+
+
+def test_a_batch_of_requests_keeps_each_calls_limits(everything, classroom):
+    """Requests sent back to back (grader.plans) are answered in order, each within its own
+    limits; the worker is stopped at the first failure, and the replies before it still count."""
+    session = everything.session(classroom / "mallory")
+
+    def batch(*calls, read=True):
+        requests = [{"op": "call", "target": {"module": "probe", "path": [name]}, "args": list(args)}
+                    for name, *args in calls]
+        frames = [session.frame(r)[0] for r in requests]
+        bodies = session.exchange(frames, ["probe"] * len(frames))
+        return [session.decode(body, "probe") for body in bodies] if read else bodies
+
+    try:
+        assert len(batch(("sleep", 0), ("leave",), read=False)) == 2
+        assert session.events == []  # a failure no test read (sent ahead of a test) does not count
+        big = torch.arange(100_000, dtype=torch.float64)  # 800 kB each way, 40 times: more than
+        replies = batch(*[("echo", big)] * 40)               # the socket buffers hold
+        assert len(replies) == 40 and all(torch.equal(r["ok"], big) for r in replies)
+        replies = batch(("sleep", 0), ("spin",), ("sleep", 0))
+        assert [r.get("ok") for r in replies] == ["woke", None]
+        assert "CPU time limit exceeded in probe" in replies[1]["error"]["message"]
+        replies = batch(("sleep", 0), ("sleep", 0), ("leave",), ("sleep", 0))
+        assert [r.get("ok") for r in replies] == ["woke", "woke", None]
+        assert "ended during probe" in replies[2]["error"]["message"]
+        assert batch(("sleep", 0))[0]["ok"] == "woke"  # a fresh worker
+    finally:
+        session.close()
+    assert len(session.events) == 2

@@ -83,6 +83,8 @@ def test_limits_on_size_depth_and_items():
         wire.decode(wire.encode([[[[[[[1]]]]]]]), limits)
     with pytest.raises(wire.WireError, match="too many"):
         wire.decode(wire.encode(list(range(60))), limits)
+    assert wire.decode(wire.encode(list(range(40))), limits) == list(range(40))  # counted once each
+    assert len(wire.decode(wire.encode([list(range(20_000))] * 40))) == 40  # 800k items, one message
     with pytest.raises(wire.WireError, match="elements"):
         wire.decode(wire.encode(torch.zeros(11)), limits)
 

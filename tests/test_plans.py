@@ -1,0 +1,212 @@
+"""grader.plans: a passing test's requests go to the next submission in one round trip, a test
+whose answers match a passing run's passes without its body, and every other case ends as the
+plain, call-by-call run would end it."""
+
+import textwrap
+from types import SimpleNamespace
+
+import pytest
+from hypothesis import Phase, given, settings, strategies as st
+
+from grader import results, wire
+from grader.executor import Executor
+from grader.plans import Plans
+from grader.pool import Session
+from grader.proxy import Submission
+from grader.replay import Replays
+
+TEST = SimpleNamespace(definition=results.TestDefinition("t.py::test_double", "calc", "doubles"))
+
+STUDENTS = {
+    "correct": "def double(x):\n    return 2 * x\n\ndef count():\n    return 3\n",
+    "as_float": "def double(x):\n    return 2.0 * x\n\ndef count():\n    return 3\n",  # passes, other bytes
+    "off_by_one": "def double(x):\n    return 2 * x + (x == 1)\n\ndef count():\n    return 3\n",
+    "counts_more": "def double(x):\n    return 2 * x\n\ndef count():\n    return 5\n",
+}
+
+
+class InProcess:
+    """The part of :class:`grader.pool.Session` that plans use, answered by an Executor in this
+    process; it counts round trips and remembers every request it ran."""
+
+    frame = staticmethod(Session.frame)
+
+    def __init__(self, folder):
+        self.executor, self.round_trips, self.ran = Executor(folder), 0, []
+
+    def exchange(self, frames, labels):
+        self.round_trips += 1
+        requests = [wire.decode(frame[4:]) for frame in frames]
+        self.ran += [r for r in requests if r["op"] != "reset"]
+        return [self.executor.encode_reply(self.executor.handle(r)) for r in requests]
+
+    @staticmethod
+    def decode(body, label):
+        return wire.decode(body)
+
+    def transport(self, request):
+        """Call by call, as the plain (planless) run goes."""
+        frame, label, _ = self.frame(request)
+        return self.decode(self.exchange([frame], [label])[0], label)
+
+
+@pytest.fixture
+def student(tmp_path):
+    """``student(name)`` -> (its session, a Submission that goes through ``plans``' runner)."""
+    def make(plans, name):
+        folder = tmp_path / name
+        folder.mkdir(exist_ok=True)
+        (folder / "calc.py").write_text(STUDENTS[name])
+        session = InProcess(folder)
+        runner = plans.runner(session)
+        return session, runner, Submission(runner.transport, ("calc",))
+    return make
+
+
+def grade(runner, submission, body, runs):
+    """The outcome of ``body(submission)`` through the runner; ``runs`` counts body runs."""
+    def run(restart=None):
+        runs.append(1)
+        try:
+            body(submission)
+        except AssertionError as exc:
+            return results.TestOutcome(TEST.definition, results.FAILED, str(exc))
+        return results.TestOutcome(TEST.definition, results.PASSED)
+    return runner.run(TEST, run).status
+
+
+def doubles(student):
+    for x in range(student.calc.count()):
+        assert student.calc.double(x) == 2 * x, f"double({x})"
+
+
+def chains(student):
+    once = student.calc.double(1)
+    assert student.calc.double(once) == 4 * 1
+
+
+def test_same_answers_pass_without_the_body_in_one_round_trip(student):
+    plans = Plans()
+    session, runner, submission = student(plans, "correct")
+    assert grade(runner, submission, doubles, []) == results.PASSED
+    session, runner, submission = student(plans, "correct")
+    runs = []
+    assert grade(runner, submission, doubles, runs) == results.PASSED
+    assert runs == [] and session.round_trips == 1
+    assert [r["target"]["path"] for r in session.ran] == [["count"]] + [["double"]] * 3
+
+
+def test_other_answers_run_the_body_on_the_fetched_answers(student):
+    plans = Plans()
+    grade(*student(plans, "correct")[1:], doubles, [])
+    session, runner, submission = student(plans, "as_float")
+    runs = []
+    assert grade(runner, submission, doubles, runs) == results.PASSED
+    assert runs == [1] and session.round_trips == 1
+    session, runner, submission = student(plans, "as_float")  # its answers are known now
+    assert grade(runner, submission, doubles, runs) == results.PASSED and runs == [1]
+
+
+def test_a_diverging_body_runs_again_live_and_fails_as_it_would_alone(student):
+    plans = Plans()
+    grade(*student(plans, "correct")[1:], chains, [])
+    session, runner, submission = student(plans, "off_by_one")
+    runs = []
+    assert grade(runner, submission, chains, runs) == results.FAILED
+    assert runs == [1, 1]  # the planned double(2) no longer follows double(1) = 3: again, live
+    assert [r["args"] for r in session.ran] == [[1], [2], [1], [3]]
+
+
+def test_a_body_asking_more_than_the_plan_goes_on_live(student):
+    plans = Plans()
+    grade(*student(plans, "correct")[1:], doubles, [])
+    session, runner, submission = student(plans, "counts_more")
+    runs = []
+    assert grade(runner, submission, doubles, runs) == results.PASSED
+    assert runs == [1] and session.round_trips == 3  # the plan, then double(3) and double(4)
+    assert [r["args"] for r in session.ran[1:]] == [[0], [1], [2], [3], [4]]
+
+
+def test_only_a_passing_run_makes_a_plan(student):
+    plans = Plans()
+    assert grade(*student(plans, "off_by_one")[1:], doubles, []) == results.FAILED
+    session, runner, submission = student(plans, "correct")
+    assert grade(runner, submission, doubles, []) == results.PASSED
+    assert session.round_trips == 1 + 4  # a reset, then call by call: nothing was planned
+
+
+@settings(database=None, derandomize=True, max_examples=15, phases=[Phase.explicit, Phase.generate],
+          report_multiple_bugs=False)  # as in batch grading
+@given(x=st.integers(0, 5))
+def doubles_any(student, x):
+    assert student.calc.double(x) == 2 * x, f"double({x})"
+
+
+def test_a_failed_replay_reruns_hypothesis_live_from_a_reset(student):
+    """The replay fails on the fetched answers at double(1); hypothesis then runs the test from a
+    reset with live calls, exactly as it runs alone, and ends with the same message."""
+    plans, replays = Plans(), Replays()
+
+    def through_replays(runner, submission):
+        def run(restart=None):
+            try:
+                replays.run("doubles_any", doubles_any, {"student": submission}, restart)
+            except AssertionError as exc:
+                return results.TestOutcome(TEST.definition, results.FAILED, str(exc))
+            return results.TestOutcome(TEST.definition, results.PASSED)
+        return runner.run(TEST, run)
+
+    assert through_replays(*student(plans, "correct")[1:]).status == results.PASSED
+    session, runner, submission = student(plans, "off_by_one")
+    outcome = through_replays(runner, submission)
+    alone, _, _ = student(Plans(), "off_by_one")
+    with pytest.raises(AssertionError) as plain:
+        doubles_any(student=Submission(alone.transport, ("calc",)))
+    assert outcome.status == results.FAILED
+    assert outcome.message.splitlines()[0] == str(plain.value).splitlines()[0] == "double(1)"
+    assert session.ran[-alone.round_trips:] == alone.ran  # the plan, a reset, then as alone
+    assert session.round_trips == 2 + alone.round_trips
+
+
+def test_each_test_starts_with_fresh_handles_and_seeds(tmp_path):
+    (tmp_path / "calc.py").write_text(textwrap.dedent("""
+        import torch
+        class Box:
+            pass
+        def noise():
+            return torch.rand(2)
+    """))
+    executor = Executor(tmp_path)
+
+    def ask(op, path=None):
+        request = {"op": op} if path is None else {"op": op, "target": {"module": "calc", "path": [path]}}
+        return executor.encode_reply(executor.handle(request))
+
+    box = ask("call", "Box")
+    ask("reset")
+    assert ask("call", "Box") == box  # the same handle number again
+    first = ask("call", "noise")
+    assert ask("call", "noise") != first
+    ask("reset")
+    assert ask("call", "noise") == first
+
+
+def test_plans_outlive_a_run_under_their_key(student, tmp_path):
+    """Each grading process saves its plans; compact merges them into one file of the current key
+    and removes the rest; a later run loads them and starts warm."""
+    cache = tmp_path / "cache"
+    first, second = Plans(), Plans()
+    grade(*student(first, "correct")[1:], doubles, [])
+    grade(*student(second, "as_float")[1:], doubles, [])
+    first.save(cache, "k1")
+    second.save(cache, "k1")
+    (cache / "plans-old-1.wire").write_bytes(b"stale")
+    Plans.compact(cache, "k1")
+    assert sorted(p.name for p in cache.iterdir()) == ["plans-k1.wire"]
+    assert Plans.load(cache, "k2")._plans == {}
+    for name in ("correct", "as_float"):  # both processes' answers are known after the merge
+        session, runner, submission = student(Plans.load(cache, "k1"), name)
+        runs = []
+        assert grade(runner, submission, doubles, runs) == results.PASSED
+        assert runs == [] and session.round_trips == 1
+    assert Plans.key("abc") != Plans.key("abd")
