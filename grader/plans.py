@@ -35,10 +35,10 @@ import hashlib
 import os
 import platform
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
-from typing import Callable
 
 from grader import results, wire
 from grader.pool import Session
@@ -80,7 +80,7 @@ class Plans:
     def __init__(self) -> None:
         self._plans: dict[str, _Plan] = {}
 
-    def runner(self, session: Session) -> "Runner":
+    def runner(self, session: Session) -> Runner:
         return Runner(self._plans, session)
 
     @staticmethod
@@ -94,7 +94,7 @@ class Plans:
         return digest.hexdigest()[:20]
 
     @classmethod
-    def load(cls, folder: Path, key: str) -> "Plans":
+    def load(cls, folder: Path, key: str) -> Plans:
         """The plans saved under ``key`` in ``folder``, merged (an unreadable file is skipped)."""
         plans = cls()
         for path in sorted(folder.glob(f"plans-{key}*.wire")):

@@ -67,7 +67,7 @@ class Suite:
 
     def run(self, student, reference, replays: Replays | None = None,
             on_test: Callable[[results.TestOutcome], None] = None,
-            around: Callable[["CollectedTest", Callable[[], results.TestOutcome]], results.TestOutcome]
+            around: Callable[[CollectedTest, Callable[..., results.TestOutcome]], results.TestOutcome]
             | None = None) -> list[results.TestOutcome]:
         """Every test against ``student``; an exercise that hit a forbidden call skips the rest
         of its tests (it scores 0 whatever they say). ``around(test, run)``, when given, is

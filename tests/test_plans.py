@@ -6,7 +6,8 @@ import textwrap
 from types import SimpleNamespace
 
 import pytest
-from hypothesis import Phase, given, settings, strategies as st
+from hypothesis import Phase, given, settings
+from hypothesis import strategies as st
 
 from grader import results, wire
 from grader.executor import Executor
