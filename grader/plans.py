@@ -7,9 +7,10 @@ test, :class:`Plans` keeps, per grading process:
 
 - the requests of a passing run, encoded. For the next submission they go to its worker back to
   back: one round trip per test instead of one per call;
-- digests of the sequences of answers with which the test passed. When a submission's answers
-  match one byte for byte, the test passes without running its body: by induction, the body would
-  send the same requests, get the same answers, and pass again.
+- the outcome (passed, or failed with its message) for each sequence of answers it met, by
+  digest. When a submission's answers match one byte for byte, the test ends the same way without
+  running its body: by induction, the body would send the same requests, get the same answers,
+  and end as it ended (a run that stopped a worker is not kept: its limits count per submission).
 
 Otherwise the body runs on the answers already fetched, request by request. When it sends a
 request other than the planned one (it diverged, on a different answer), the requests that followed
@@ -55,7 +56,7 @@ class _Diverged(BaseException):
 class _Plan:
     frames: list[bytes]
     labels: list[str]
-    passing: set[bytes] = field(default_factory=set)  # digests of answer sequences that passed
+    known: dict[bytes, list[str]] = field(default_factory=dict)  # answers' digest -> [status, message]
 
 
 @dataclass
@@ -100,10 +101,10 @@ class Plans:
         for path in sorted(folder.glob(f"plans-{key}*.wire")):
             try:
                 saved = wire.decode(path.read_bytes())
-                for test_id, (frames, labels, passing) in saved.items():
+                for test_id, (frames, labels, known) in saved.items():
                     plan = plans._plans.setdefault(test_id, _Plan(frames, labels))
                     if plan.frames == frames:
-                        plan.passing.update(passing)
+                        plan.known.update({digest: [status, message] for digest, status, message in known})
             except (OSError, wire.WireError, TypeError, ValueError, AttributeError):
                 continue
         return plans
@@ -111,7 +112,7 @@ class Plans:
     def save(self, folder: Path, key: str) -> Path:
         """Write the plans to a new file of their own in ``folder``; returns its path."""
         folder.mkdir(parents=True, exist_ok=True)
-        saved = {test_id: [plan.frames, plan.labels, sorted(plan.passing)]
+        saved = {test_id: [plan.frames, plan.labels, [[d, *o] for d, o in sorted(plan.known.items())]]
                  for test_id, plan in self._plans.items()}
         handle, name = tempfile.mkstemp(prefix=f"plans-{key}-", suffix=".tmp", dir=folder)
         with os.fdopen(handle, "wb") as out:
@@ -163,8 +164,10 @@ class Runner:
         if plan is None:
             return self._record(test.definition.id, run_test)
         bodies = self._session.exchange([_RESET, *plan.frames], ["reset", *plan.labels])[1:]
-        if len(bodies) == len(plan.frames) and _digest(bodies) in plan.passing:
-            return results.TestOutcome(test.definition, results.PASSED)
+        digest = _digest(bodies) if len(bodies) == len(plan.frames) else None
+        if digest in plan.known:
+            return results.TestOutcome(test.definition, *plan.known[digest])
+        events = len(self._session.events)
         self._served = _Served(plan.frames, bodies)
         try:
             outcome = run_test(self._restart)
@@ -173,10 +176,9 @@ class Runner:
             self._session.exchange([_RESET], ["reset"])
             return run_test(self._restart)
         finally:
-            served, self._served = self._served, None
-        if outcome.status == results.PASSED and served is not None and \
-                served.position == len(plan.frames) == len(bodies):
-            plan.passing.add(_digest(bodies))
+            self._served = None
+        if digest is not None and len(self._session.events) == events:
+            plan.known[digest] = [outcome.status, outcome.message]
         return outcome
 
     def _record(self, test_id: str, run_test: Callable[..., results.TestOutcome]) -> results.TestOutcome:
@@ -188,7 +190,7 @@ class Runner:
             recorded, self._recording = self._recording, None
         if outcome.status == results.PASSED:
             frames, labels, bodies = (list(column) for column in zip(*recorded)) if recorded else ([], [], [])
-            self._plans[test_id] = _Plan(frames, labels, {_digest(bodies)})
+            self._plans[test_id] = _Plan(frames, labels, {_digest(bodies): [outcome.status, outcome.message]})
         return outcome
 
 

@@ -33,7 +33,7 @@ class InProcess:
     frame = staticmethod(Session.frame)
 
     def __init__(self, folder):
-        self.executor, self.round_trips, self.ran = Executor(folder), 0, []
+        self.executor, self.round_trips, self.ran, self.events = Executor(folder), 0, [], []
 
     def exchange(self, frames, labels):
         self.round_trips += 1
@@ -64,7 +64,7 @@ def student(tmp_path):
     return make
 
 
-def grade(runner, submission, body, runs):
+def outcome_of(runner, submission, body, runs):
     """The outcome of ``body(submission)`` through the runner; ``runs`` counts body runs."""
     def run(restart=None):
         runs.append(1)
@@ -73,7 +73,11 @@ def grade(runner, submission, body, runs):
         except AssertionError as exc:
             return results.TestOutcome(TEST.definition, results.FAILED, str(exc))
         return results.TestOutcome(TEST.definition, results.PASSED)
-    return runner.run(TEST, run).status
+    return runner.run(TEST, run)
+
+
+def grade(runner, submission, body, runs):
+    return outcome_of(runner, submission, body, runs).status
 
 
 def doubles(student):
@@ -106,6 +110,33 @@ def test_other_answers_run_the_body_on_the_fetched_answers(student):
     assert runs == [1] and session.round_trips == 1
     session, runner, submission = student(plans, "as_float")  # its answers are known now
     assert grade(runner, submission, doubles, runs) == results.PASSED and runs == [1]
+
+
+def test_a_failure_met_before_ends_the_same_way_without_the_body(student):
+    plans = Plans()
+    grade(*student(plans, "correct")[1:], doubles, [])
+    first = outcome_of(*student(plans, "off_by_one")[1:], doubles, [])
+    session, runner, submission = student(plans, "off_by_one")
+    runs = []
+    again = outcome_of(runner, submission, doubles, runs)
+    assert again == first and again.status == results.FAILED and "double(1)" in again.message
+    assert runs == [] and session.round_trips == 1
+
+
+def test_an_outcome_that_stopped_a_worker_is_not_kept(student):
+    """Limits hit count per submission (events, "not called again"): such a run is not reused."""
+    plans = Plans()
+    grade(*student(plans, "correct")[1:], doubles, [])
+    for expected_runs in ([1], [1]):
+        session, runner, submission = student(plans, "off_by_one")
+        runs = []
+
+        def stops_a_worker(student):
+            session.events.append("time limit exceeded in calc.double")
+            doubles(student)
+
+        assert grade(runner, submission, stops_a_worker, runs) == results.FAILED
+        assert runs == expected_runs
 
 
 def test_a_diverging_body_runs_again_live_and_fails_as_it_would_alone(student):
