@@ -157,21 +157,29 @@ class Executor:
         if not isinstance(name, str) or not name.isidentifier():
             raise _CallError("BadRequest", f"bad module name {name!r}")
         if name not in self._modules:
-            path = self.folder / f"{name}.py"
-            if not path.is_file():
-                raise _CallError("MissingModule", f"{name}.py is missing from the submission")
-            spec = importlib.util.spec_from_file_location(f"_submission_{id(self)}_{name}", path)
-            module = importlib.util.module_from_spec(spec)
-            try:
-                spec.loader.exec_module(module)
-            except BaseException as exc:  # noqa: BLE001 - an import failure fails the calls into it
-                if isinstance(exc, KeyboardInterrupt):
-                    raise
-                detail = self._student_traceback(exc)
-                raise _CallError("ImportFailed", f"{name}.py could not be imported: "
-                                 f"{type(exc).__name__}: {_safe_str(exc)}\n{detail}") from None
-            self._modules[name] = module
-        return self._modules[name]
+            self._modules[name] = self._import(name)
+        module = self._modules[name]
+        if isinstance(module, _CallError):
+            raise _CallError(module.type_name, str(module))
+        return module
+
+    def _import(self, name: str) -> Any:
+        """The module, or the error every call into it fails with (kept: an import that failed
+        once fails again, and a test may call a thousand times)."""
+        path = self.folder / f"{name}.py"
+        if not path.is_file():
+            return _CallError("MissingModule", f"{name}.py is missing from the submission")
+        spec = importlib.util.spec_from_file_location(f"_submission_{id(self)}_{name}", path)
+        module = importlib.util.module_from_spec(spec)
+        try:
+            spec.loader.exec_module(module)
+        except BaseException as exc:  # noqa: BLE001 - an import failure fails the calls into it
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            detail = self._student_traceback(exc)
+            return _CallError("ImportFailed", f"{name}.py could not be imported: "
+                              f"{type(exc).__name__}: {_safe_str(exc)}\n{detail}")
+        return module
 
     def _arguments(self, request: dict) -> tuple[list, dict]:
         args, kwargs = request.get("args", []), request.get("kwargs", {})

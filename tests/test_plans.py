@@ -242,3 +242,15 @@ def test_plans_outlive_a_run_under_their_key(student, tmp_path):
         assert grade(runner, submission, doubles, runs) == results.PASSED
         assert runs == [] and session.round_trips == 1
     assert Plans.key("abc") != Plans.key("abd")
+
+
+def test_a_module_that_failed_to_import_is_not_run_again(tmp_path, monkeypatch):
+    """A plan may send hundreds of calls into a broken module: each fails as the first did, without
+    running the module again."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "calc.py").write_text("open('imports.log', 'a').write('x')\nraise ValueError('boom')\n")
+    executor = Executor(tmp_path)
+    call = {"op": "call", "target": {"module": "calc", "path": ["double"]}, "args": [1]}
+    first, second = executor.handle(call), executor.handle(call)
+    assert first == second and "calc.py could not be imported: ValueError: boom" in first["error"]["message"]
+    assert (tmp_path / "imports.log").read_text() == "x"
