@@ -1,4 +1,4 @@
-"""A test's calls sent to the worker at once, and a test known to pass from its answers alone.
+"""A test's calls sent to the worker at once, and a test's outcome known from its answers alone.
 
 A test body is deterministic given the submission's answers: hypothesis runs derandomised, and
 tests seed any randomness they use. So once a test has passed for one submission, the requests it
@@ -17,8 +17,10 @@ request other than the planned one (it diverged, on a different answer), the req
 in the plan have already run, so the test starts again from scratch, with live calls. A body that
 asks for more than the plan holds goes on with live calls, which is exact: nothing ran ahead of it.
 
-Each test starts with a ``reset`` request, which forgets the handles of earlier tests, so handle
-numbers inside a plan are the same for every submission.
+Each test starts with a ``reset`` request, which forgets the handles of earlier tests and reseeds
+the worker's generators, so handle numbers inside a plan are the same for every submission. When a
+replayed property test fails, hypothesis runs it again from a reset with live calls, as it would
+run alone (``restart``).
 
 Plans outlive a run in a cache folder (``OUT/.cache``), under a key that changes with the
 assignment's sources and tests and with the versions of the grader, Python, torch, NumPy and
@@ -183,6 +185,7 @@ class Runner:
 
     def _record(self, test_id: str, run_test: Callable[..., results.TestOutcome]) -> results.TestOutcome:
         self._session.exchange([_RESET], ["reset"])
+        events = len(self._session.events)
         self._recording = []
         try:
             outcome = run_test(self._restart)
@@ -190,9 +193,10 @@ class Runner:
             recorded, self._recording = self._recording, None
         if outcome.status == results.PASSED:
             frames, labels, bodies = (list(column) for column in zip(*recorded)) if recorded else ([], [], [])
-            self._plans[test_id] = _Plan(frames, labels, {_digest(bodies): [outcome.status, outcome.message]})
+            plan = self._plans[test_id] = _Plan(frames, labels)
+            if len(self._session.events) == events:
+                plan.known[_digest(bodies)] = [outcome.status, outcome.message]
         return outcome
-
 
     def _restart(self) -> None:
         """The test starts again from its beginning (hypothesis, after a replay that failed), as
