@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 
-from grader import diagnose, pages, reports, sandbox, store as store_mod
+from grader import diagnose, pages, reports, sandbox
+from grader import store as store_mod
 from grader.assignment import Assignment, load
 from grader.notebook import NotebookError
 from grader.plans import Plans
@@ -69,7 +70,7 @@ def run_batch(request: GradeRequest, console=None) -> int:
         for result in _grade_all(request, {n: students[n] for n in todo}, console):
             db.save(result, hashes[result.student], fingerprint)
             write_student_outputs(request.out, result)
-        Plans.compact(plans_folder(request), Plans.key(fingerprint))
+        Plans.compact(plans_folder(request), plans_key(request, fingerprint))
         graded = [r for r in (db.load(name, assignment) for name in students) if r]
         write_grades_csv(request.out / "grades.csv", assignment, graded)
         _write_atomic(request.out / "index.html", pages.class_page(assignment, graded))
@@ -135,6 +136,11 @@ def plans_folder(request: GradeRequest) -> Path:
     return request.out / ".cache"
 
 
+def plans_key(request: GradeRequest, fingerprint: str) -> str:
+    """The key of a batch's plans: a failure's message depends on ``--shrink`` too."""
+    return Plans.key(f"{fingerprint} shrink={request.shrink}")
+
+
 class GradingContext:
     """What one grading process holds: the suite, the reference, a worker template, and the
     tests' plans (loaded from and saved to ``plans_cache`` when given)."""
@@ -164,7 +170,7 @@ class GradingContext:
         self.reference = load_reference(self.assignment)
         self.catalogue = diagnose.load(self.assignment)
         self.replays = Replays()
-        self.plans_cache, self.plans_key = plans_cache, Plans.key(self.suite.fingerprint)
+        self.plans_cache, self.plans_key = plans_cache, plans_key(request, self.suite.fingerprint)
         self.plans = Plans.load(plans_cache, self.plans_key) if plans_cache else Plans()
         gc.freeze()  # torch, the tests and the reference stay: keep them out of every collection
 

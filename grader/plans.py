@@ -23,8 +23,9 @@ replayed property test fails, hypothesis runs it again from a reset with live ca
 run alone (``restart``).
 
 Plans outlive a run in a cache folder (``OUT/.cache``), under a key that changes with the
-assignment's sources and tests and with the versions of the grader, Python, torch, NumPy and
-hypothesis, so that a rerun or a late submission starts warm::
+assignment's sources and tests (and whatever else the caller folds into the fingerprint, such as
+``--shrink``) and with the versions of the grader, Python, torch, NumPy and hypothesis, so that a
+rerun or a late submission starts warm::
 
     plans = Plans.load(folder, key)     # empty when nothing matches
     ...
