@@ -67,10 +67,11 @@ def run_batch(request: GradeRequest, console=None) -> int:
                 if request.force or not db.is_current(name, hashes[name], fingerprint)]
         console.print(f"assignment {assignment.id}: {len(students)} submissions, {len(todo)} to "
                       f"grade ({len(students) - len(todo)} unchanged), jobs={request.jobs}")
-        for result in _grade_all(request, {n: students[n] for n in todo}, console):
+        cache = (request.out / ".cache", plans_key(request, fingerprint))  # one key for the whole run
+        for result in _grade_all(request, {n: students[n] for n in todo}, console, cache):
             db.save(result, hashes[result.student], fingerprint)
             write_student_outputs(request.out, result)
-        Plans.compact(plans_folder(request), plans_key(request, fingerprint))
+        Plans.compact(*cache)
         graded = [r for r in (db.load(name, assignment) for name in students) if r]
         write_grades_csv(request.out / "grades.csv", assignment, graded)
         _write_atomic(request.out / "index.html", pages.class_page(assignment, graded))
@@ -91,7 +92,7 @@ def _students(request: GradeRequest) -> dict[str, Path]:
     return folders
 
 
-def _grade_all(request: GradeRequest, todo: dict[str, Path], console):
+def _grade_all(request: GradeRequest, todo: dict[str, Path], console, cache: tuple[Path, str]):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     if not todo:
@@ -100,21 +101,22 @@ def _grade_all(request: GradeRequest, todo: dict[str, Path], console):
                TextColumn("{task.description}"))
     with Progress(*columns, console=console, transient=False) as progress:
         task = progress.add_task("starting", total=len(todo))
-        for result in _results(request, todo):
+        for result in _results(request, todo, cache):
             progress.update(task, description=result.student)
             yield result
             progress.advance(task)
 
 
-def _results(request: GradeRequest, todo: dict[str, Path]):
+def _results(request: GradeRequest, todo: dict[str, Path], cache: tuple[Path, str]):
     """Each submission's result, in the order they finish: here, in ``jobs`` processes, or on
-    the Dask cluster at ``request.dask``."""
+    the Dask cluster at ``request.dask``; local processes keep their plans in ``cache``
+    (folder, key)."""
     if request.dask:
         from grader.distributed import grade_on_cluster
 
         yield from grade_on_cluster(request, todo, request.dask)
     elif request.jobs == 1:
-        context = GradingContext(request, plans_folder(request))
+        context = GradingContext(request, cache)
         try:
             for name, folder in todo.items():
                 yield context.grade(name, folder)
@@ -123,7 +125,7 @@ def _results(request: GradeRequest, todo: dict[str, Path]):
     else:
         assignment = load(request.reference)
         pool = ProcessPoolExecutor(max_workers=request.jobs, mp_context=get_context("spawn"),
-                                   initializer=_init_process, initargs=(request, plans_folder(request)))
+                                   initializer=_init_process, initargs=(request, cache))
         with pool:
             futures = {pool.submit(_grade_in_process, name, str(folder)): name
                        for name, folder in todo.items()}
@@ -131,21 +133,17 @@ def _results(request: GradeRequest, todo: dict[str, Path]):
                 yield store_mod.from_payload(futures[future], assignment, future.result())
 
 
-def plans_folder(request: GradeRequest) -> Path:
-    """Where a batch keeps its tests' plans between runs (:mod:`grader.plans`)."""
-    return request.out / ".cache"
-
-
 def plans_key(request: GradeRequest, fingerprint: str) -> str:
-    """The key of a batch's plans: a failure's message depends on ``--shrink`` too."""
+    """The key under which a batch keeps its tests' plans in ``OUT/.cache`` (:mod:`grader.plans`):
+    a failure's message depends on ``--shrink`` too."""
     return Plans.key(f"{fingerprint} shrink={request.shrink}")
 
 
 class GradingContext:
     """What one grading process holds: the suite, the reference, a worker template, and the
-    tests' plans (loaded from and saved to ``plans_cache`` when given)."""
+    tests' plans (loaded from and saved to ``plans_cache``, a folder and a key, when given)."""
 
-    def __init__(self, request: GradeRequest, plans_cache: Path | None = None):
+    def __init__(self, request: GradeRequest, plans_cache: tuple[Path, str] | None = None):
         from grader.pool import Template
         from grader.pytest_plugin import load_reference
         from grader.replay import Replays
@@ -170,8 +168,8 @@ class GradingContext:
         self.reference = load_reference(self.assignment)
         self.catalogue = diagnose.load(self.assignment)
         self.replays = Replays()
-        self.plans_cache, self.plans_key = plans_cache, plans_key(request, self.suite.fingerprint)
-        self.plans = Plans.load(plans_cache, self.plans_key) if plans_cache else Plans()
+        self.plans_cache = plans_cache
+        self.plans = Plans.load(*plans_cache) if plans_cache else Plans()
         gc.freeze()  # torch, the tests and the reference stay: keep them out of every collection
 
     def grade(self, student: str, folder: Path) -> reports.StudentResult:
@@ -196,7 +194,7 @@ class GradingContext:
 
     def close(self) -> None:
         if self.plans_cache is not None:
-            self.plans.save(self.plans_cache, self.plans_key)
+            self.plans.save(*self.plans_cache)
         self.template.close()
         self.notebooks.close()
 
@@ -204,7 +202,7 @@ class GradingContext:
 _CONTEXT: GradingContext | None = None
 
 
-def _init_process(request: GradeRequest, plans_cache: Path) -> None:
+def _init_process(request: GradeRequest, plans_cache: tuple[Path, str]) -> None:
     global _CONTEXT
     _CONTEXT = GradingContext(request, plans_cache)
     atexit.register(_CONTEXT.close)  # the pool's processes exit normally: stop the template, remove scratch
