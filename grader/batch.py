@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import atexit
 import csv
+import dataclasses
+import functools
 import gc
 import json
 import os
@@ -23,7 +25,7 @@ from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 
-from grader import diagnose, pages, reports, sandbox
+from grader import diagnose, pages, reports, sandbox, shards
 from grader import store as store_mod
 from grader.assignment import Assignment, load
 from grader.notebook import NotebookError
@@ -110,13 +112,16 @@ def _grade_all(request: GradeRequest, todo: dict[str, Path], console, cache: tup
 def _results(request: GradeRequest, todo: dict[str, Path], cache: tuple[Path, str]):
     """Each submission's result, in the order they finish: here, in ``jobs`` processes, or on
     the Dask cluster at ``request.dask``; local processes keep their plans in ``cache``
-    (folder, key)."""
+    (folder, key). With fewer submissions than jobs, each process splits a submission's
+    exercises over the cores left (``shards``)."""
+    processes = min(request.jobs, len(todo))
+    shards = request.jobs // processes
     if request.dask:
         from grader.distributed import grade_on_cluster
 
         yield from grade_on_cluster(request, todo, request.dask)
-    elif request.jobs == 1:
-        context = GradingContext(request, cache)
+    elif processes == 1:
+        context = GradingContext(request, cache, shards)
         try:
             for name, folder in todo.items():
                 yield context.grade(name, folder)
@@ -124,13 +129,18 @@ def _results(request: GradeRequest, todo: dict[str, Path], cache: tuple[Path, st
             context.close()
     else:
         assignment = load(request.reference)
-        pool = ProcessPoolExecutor(max_workers=request.jobs, mp_context=get_context("spawn"),
-                                   initializer=_init_process, initargs=(request, cache))
+        pool = ProcessPoolExecutor(max_workers=processes, mp_context=get_context("spawn"),
+                                   initializer=_init_process, initargs=(request, cache, shards))
         with pool:
             futures = {pool.submit(_grade_in_process, name, str(folder)): name
                        for name, folder in todo.items()}
             for future in as_completed(futures):
                 yield store_mod.from_payload(futures[future], assignment, future.result())
+
+
+def default_jobs() -> int:
+    """One grading process per CPU core this process may run on."""
+    return len(os.sched_getaffinity(0))
 
 
 def plans_key(request: GradeRequest, fingerprint: str) -> str:
@@ -141,9 +151,12 @@ def plans_key(request: GradeRequest, fingerprint: str) -> str:
 
 class GradingContext:
     """What one grading process holds: the suite, the reference, a worker template, and the
-    tests' plans (loaded from and saved to ``plans_cache``, a folder and a key, when given)."""
+    tests' plans (loaded from and saved to ``plans_cache``, a folder and a key, when given).
+    With ``shards`` > 1, each submission's exercises are split between that many forked copies
+    of the process (:mod:`grader.shards`), for when there are more cores than submissions."""
 
-    def __init__(self, request: GradeRequest, plans_cache: tuple[Path, str] | None = None):
+    def __init__(self, request: GradeRequest, plans_cache: tuple[Path, str] | None = None,
+                 shards: int = 1):
         from grader.pool import Template
         from grader.pytest_plugin import load_reference
         from grader.replay import Replays
@@ -170,27 +183,66 @@ class GradingContext:
         self.replays = Replays()
         self.plans_cache = plans_cache
         self.plans = Plans.load(*plans_cache) if plans_cache else Plans()
+        self.shards = shards
+        if shards > 1:
+            import torch
+
+            torch.set_num_threads(1)  # no thread pool to carry over a fork, and cores are busy anyway
         gc.freeze()  # torch, the tests and the reference stay: keep them out of every collection
 
     def grade(self, student: str, folder: Path) -> reports.StudentResult:
-        from grader.proxy import Submission
-
         start = time.perf_counter()
         try:
             folder = self.notebooks.modules_folder(folder)
         except NotebookError as exc:
             return unreadable(student, self.suite, exc, self.template.isolation.summary())
+        groups = shards.partition(self.suite, self.shards)
+        if len(groups) <= 1:
+            result = self._grade(student, folder, self.suite)
+        else:
+            self.template.wait_ready()  # before forking: the copies share its control channel
+            jobs = [functools.partial(self._grade_part, student, folder, self.suite.select(group), copy)
+                    for copy, group in enumerate(groups)]
+            parts = [store_mod.from_payload(student, self.assignment, p) for p in shards.run_forked(jobs)]
+            result = self._merged(student, parts)
+        return dataclasses.replace(result, execution_time=time.perf_counter() - start)
+
+    def _grade(self, student: str, folder: Path, suite) -> reports.StudentResult:
+        from grader.proxy import Submission
+
         session = self.template.session(folder, self.assignment.forbidden_calls)
         try:
             runner = self.plans.runner(session)
             submission = Submission(runner.transport, self.assignment.student_modules)
-            outcomes = self.suite.run(submission, self.reference, self.replays, around=runner.run)
+            outcomes = suite.run(submission, self.reference, self.replays, around=runner.run)
             found = diagnose.diagnose(self.catalogue, self.assignment, submission, self.reference, outcomes)
         finally:
             printed = session.close()
         return reports.StudentResult(
-            student, self.assignment, tuple(found.outcomes), time.perf_counter() - start,
-            self.template.isolation.summary(), printed, tuple(session.events), tuple(found.heatmaps))
+            student, self.assignment, tuple(found.outcomes), 0.0, self.template.isolation.summary(),
+            printed, tuple(session.events), tuple(found.heatmaps))
+
+    def _grade_part(self, student: str, folder: Path, suite, copy: int) -> dict:
+        """One shard's result as plain data; a forked copy (``copy`` > 0) also saves the plans it
+        learned, since it ends when the shard does."""
+        result = self._grade(student, folder, suite)
+        if copy and self.plans_cache is not None:
+            self.plans.save(*self.plans_cache)
+        return store_mod.to_payload(result)
+
+    def _merged(self, student: str, parts: list[reports.StudentResult]) -> reports.StudentResult:
+        """The shards' results as one: outcomes in the suite's order, heatmaps in the catalogue's
+        (as one process would list them); printed output and events shard after shard."""
+        tests = {t.definition.id: i for i, t in enumerate(self.suite.tests)}
+        heatmaps = {(diagnose.exercise_of(self.assignment, e), e.function): i
+                    for i, e in reversed(list(enumerate(self.catalogue.heatmaps)))}
+        return reports.StudentResult(
+            student, self.assignment,
+            tuple(sorted((o for p in parts for o in p.outcomes), key=lambda o: tests[o.test.id])),
+            0.0, parts[0].isolation,
+            "".join(p.printed for p in parts)[:self.template.limits.output_bytes],
+            tuple(e for p in parts for e in p.events),
+            tuple(sorted((h for p in parts for h in p.heatmaps), key=lambda h: heatmaps[h.exercise, h.function])))
 
     def close(self) -> None:
         if self.plans_cache is not None:
@@ -202,9 +254,9 @@ class GradingContext:
 _CONTEXT: GradingContext | None = None
 
 
-def _init_process(request: GradeRequest, plans_cache: tuple[Path, str]) -> None:
+def _init_process(request: GradeRequest, plans_cache: tuple[Path, str], shards: int) -> None:
     global _CONTEXT
-    _CONTEXT = GradingContext(request, plans_cache)
+    _CONTEXT = GradingContext(request, plans_cache, shards)
     atexit.register(_CONTEXT.close)  # the pool's processes exit normally: stop the template, remove scratch
 
 

@@ -87,7 +87,9 @@ def grade(
     submissions: Optional[Path] = typer.Argument(
         None, help="folder with one sub-folder per student (the modules, or one notebook)"),
     out: Path = typer.Option(Path("results"), "--out", help="where grades and feedback go"),
-    jobs: int = typer.Option(1, "--jobs", min=1, help="submissions graded in parallel"),
+    jobs: Optional[int] = typer.Option(
+        None, "--jobs", min=1, help="grading processes [default: one per CPU core]; with fewer "
+        "submissions than jobs, each submission's exercises are split between them"),
     force: bool = typer.Option(False, "--force", help="regrade even unchanged submissions"),
     shrink: bool = typer.Option(False, "--shrink", help="report the smallest failing input of each "
                                 "failed test, not the first found (slower)"),
@@ -109,7 +111,7 @@ def grade(
 ) -> None:
     """Grade every sub-folder of SUBMISSIONS; writes grades.csv, results.json and feedback.md."""
     from grader import assignment
-    from grader.batch import GradeRequest, run_batch
+    from grader.batch import GradeRequest, default_jobs, run_batch
     from grader.distributed import ClusterError
     from grader.pool import TemplateError
     from grader.suite import CollectionError
@@ -121,7 +123,7 @@ def grade(
     submissions, inner = _submissions_source(submissions, course, course_assignment)
     request = GradeRequest(reference=reference, published=published, submissions=submissions,
                            inner=inner,
-                           out=out, jobs=jobs, force=force, students=tuple(only or ()),
+                           out=out, jobs=jobs or default_jobs(), force=force, students=tuple(only or ()),
                            exercises=tuple(exercise or ()), shrink=shrink,
                            limit_overrides=_parse_limits(limit or []), dask=dask)
     try:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import math
+import warnings
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable
 
@@ -272,7 +273,9 @@ def _compare(entry: Misconception, student, reference) -> Evidence | None:
 
 def _call(function, modules, p: Probe) -> Any:
     try:
-        return function(modules, *p.args, **p.kwargs)
+        with warnings.catch_warnings():  # a modelled mistake may warn (matplotlib does): not news
+            warnings.simplefilter("ignore")
+            return function(modules, *p.args, **p.kwargs)
     except _STOPS:
         raise _Inconclusive from None
     except SubmissionError as exc:

@@ -8,7 +8,8 @@ One :class:`Executor` serves one submission folder. It answers requests (plain d
     {"op": "backward", "target": T, "args", "kwargs", "wrt": [i or name...],
      "grad_output": tensor, "output_index": int or None}          -> {"value", "grads"}
     {"op": "ping"}                                                 -> "pong"
-    {"op": "reset"}       -> None (forgets every handle and reseeds random and torch: a test starts afresh)
+    {"op": "reset"}       -> None (forgets every handle, closes pyplot's figures and reseeds random
+                             and torch: a test starts afresh)
 
 where a target is ``{"module": "attention", "path": ["MultiHeadAttention"]}`` or
 ``{"handle": 3, "path": ["forward"]}``. Replies are ``{"ok": value, "forbidden": [...]}`` or
@@ -131,6 +132,9 @@ class Executor:
         self._ids.clear()
         random.seed(0)  # a test's answers do not depend on the tests before it
         torch.manual_seed(0)
+        pyplot = sys.modules.get("matplotlib.pyplot")
+        if pyplot is not None:
+            pyplot.close("all")  # the figures of earlier tests: no handle reaches them any more
 
     # --- helpers -----------------------------------------------------------------------------
 

@@ -106,14 +106,14 @@ def submission_folder(root: Path, student_modules: tuple[str, ...]) -> Path:
 def grade_submission(root: Path, assignment_id: str, exercises: tuple[str, ...] = ()) -> Path:
     """Grade ``root/submission`` with the bundle in ``root/source``; returns the results.json."""
     from grader import assignment, reports
-    from grader.batch import GradeRequest, GradingContext
+    from grader.batch import GradeRequest, GradingContext, default_jobs
 
     reference, published = assignment.locate(assignment_id, root / "source")
     definition = assignment.load(reference)
     folder = submission_folder(root / "submission", definition.student_modules)
     request = GradeRequest(reference=reference, published=published, submissions=folder,
                            out=root / "results", exercises=exercises)
-    context = GradingContext(request)
+    context = GradingContext(request, shards=default_jobs())  # one submission: split it over the cores
     try:
         result = context.grade("submission", folder)
     finally:

@@ -2,9 +2,10 @@
 
     student_page(result)              -> the student's page: exercise table, named mistakes, each
                                          kind of failure with its message, heatmaps of expected vs
-                                         the student's attention weights (PNG data URIs)
-    class_page(assignment, results)   -> score histogram, pass rate per exercise, the most frequent
-                                         misconceptions with counts, a link to every student's page
+                                         the student's attention weights (inline SVG)
+    class_page(assignment, results)   -> score histogram (inline SVG), pass rate per exercise, the
+                                         most frequent misconceptions with counts, a link to every
+                                         student's page
 
 Self-contained files (images embedded), no scripts. Every text that a submission can influence
 (messages, printed output, student names) is escaped.
@@ -12,8 +13,7 @@ Self-contained files (images embedded), no scripts. Every text that a submission
 
 from __future__ import annotations
 
-import base64
-import io
+import math
 from collections import Counter
 from html import escape
 from urllib.parse import quote
@@ -66,7 +66,7 @@ def _exercise_section(exercise_id: str, title: str, failed: list, heatmaps) -> l
     for pair in (h for h in heatmaps if h.exercise == exercise_id):
         section += [f"<p>Attention weights of {escape(pair.function)} on the smallest input where yours "
                     "differ (left: expected, right: yours):</p>",
-                    f"<img alt=\"expected and your attention weights\" src=\"{_heatmap_uri(pair)}\">",
+                    _heatmap_svg(pair),
                     f"<details><summary>that input</summary><pre>{escape(pair.probe)}</pre></details>"]
     groups = reports.failure_groups(failed)
     for mine in groups[:5]:
@@ -85,7 +85,7 @@ def class_page(assignment: Assignment, graded: list[reports.StudentResult]) -> s
     graded = sorted(graded, key=lambda r: r.student)
     body = [f"<h1>Assignment {escape(assignment.id)} ({escape(assignment.title)}): {len(graded)} students</h1>"]
     if graded:
-        body.append(f"<img alt=\"score histogram\" src=\"{_histogram_uri([r.total for r in graded], assignment.total_points)}\">")
+        body.append(_histogram_svg([r.total for r in graded], assignment.total_points))
     body += ["<h2>Pass rate per exercise</h2>",
              "<table><tr><th>exercise</th><th>tests passed</th><th>full marks</th><th>mean points</th></tr>"]
     for exercise in assignment.exercises:
@@ -128,44 +128,74 @@ def _page(title: str, body: list[str]) -> str:
             + "\n".join(body) + "\n</body></html>\n")
 
 
-def _heatmap_uri(pair) -> str:
-    import numpy as np
-
-    expected, got = np.asarray(pair.expected, dtype=float), np.asarray(pair.got, dtype=float)
-    finite = np.concatenate([expected[np.isfinite(expected)], got[np.isfinite(got)]])
-    low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
-    figure, axes = _figure(1, 2, (8, 3.5))
-    for ax, data, title in zip(axes, (expected, got), ("expected", "yours")):
-        image = ax.imshow(data, vmin=low, vmax=high if high > low else low + 1, cmap="viridis")
-        ax.set_title(title)
-        ax.set_xticks(range(data.shape[1]))
-        ax.set_yticks(range(data.shape[0]))
-        ax.set_xlabel("key")
-        ax.set_ylabel("query")
-        for (i, j), value in np.ndenumerate(data if data.size <= 64 else np.empty((0, 0))):
-            ax.text(j, i, "NaN" if np.isnan(value) else f"{value:.2f}", ha="center", va="center",
-                    fontsize=7, color="w")
-    figure.colorbar(image, ax=list(axes))
-    return _png_uri(figure)
+# viridis at 0, 1/8, ..., 1: the colour scale of the heatmaps
+_VIRIDIS = ((68, 1, 84), (71, 45, 123), (59, 82, 139), (44, 114, 142), (33, 145, 140),
+            (40, 174, 128), (94, 201, 98), (173, 220, 48), (253, 231, 37))
 
 
-def _histogram_uri(totals: list[float], maximum: float) -> str:
-    figure, ax = _figure(1, 1, (6, 3))
-    ax.hist(totals, bins=10, range=(0, maximum), color="#4a7ab5", edgecolor="white")
-    ax.set_xlabel(f"total points (of {maximum:g})")
-    ax.set_ylabel("students")
-    return _png_uri(figure)
+def _colour(t: float) -> str:
+    """The viridis colour of ``t`` in [0, 1], as ``#rrggbb``."""
+    t = min(1.0, max(0.0, t)) * (len(_VIRIDIS) - 1)
+    low = min(int(t), len(_VIRIDIS) - 2)
+    mix = [a + (b - a) * (t - low) for a, b in zip(_VIRIDIS[low], _VIRIDIS[low + 1])]
+    return "#" + "".join(f"{round(c):02x}" for c in mix)
 
 
-def _figure(rows: int, columns: int, size: tuple[float, float]):
-    from matplotlib.figure import Figure
+def _heatmap_svg(pair) -> str:
+    """Expected (left) and the student's (right) weights side by side, one colour scale, as an
+    inline SVG: cells coloured by value and, up to 8 x 8, labelled with it; NaN cells grey."""
+    panels = (("expected", pair.expected), ("yours", pair.got))
+    finite = [v for _, rows in panels for row in rows for v in row if math.isfinite(v)]
+    low, high = (min(finite), max(finite)) if finite else (0.0, 1.0)
+    span = high - low if high > low else 1.0
+    n_rows, n_cols = len(pair.expected), max(len(r) for r in pair.expected)
+    cell = max(6, min(36, 240 // max(n_rows, n_cols)))
+    labelled = n_rows * n_cols <= 64
+    width, top = n_cols * cell + 40, 20
+    parts = [(f"<svg role=\"img\" aria-label=\"heatmap: expected and your attention weights\" "
+              f"width=\"{2 * width + 60}\" height=\"{max(n_rows * cell + 30, 115) + top}\" "
+              "xmlns=\"http://www.w3.org/2000/svg\" font-size=\"9\">")]
+    for number, (title, rows) in enumerate(panels):
+        left = 30 + number * width
+        parts.append(f"<text x=\"{left}\" y=\"12\" font-size=\"11\">{title}</text>")
+        for i, row in enumerate(rows):
+            for j, value in enumerate(row):
+                x, y = left + j * cell, top + i * cell
+                fill = _colour((value - low) / span) if math.isfinite(value) else "#999999"
+                parts.append(f"<rect x=\"{x}\" y=\"{y}\" width=\"{cell}\" height=\"{cell}\" fill=\"{fill}\">"
+                             f"<title>query {i}, key {j}: {value:.4g}</title></rect>")
+                if labelled:
+                    ink = "black" if math.isfinite(value) and (value - low) / span > 0.6 else "white"
+                    parts.append(f"<text x=\"{x + cell / 2}\" y=\"{y + cell / 2 + 3}\" text-anchor=\"middle\" "
+                                 f"fill=\"{ink}\">{'NaN' if math.isnan(value) else f'{value:.2f}'}</text>")
+        parts.append(f"<text x=\"{left}\" y=\"{top + n_rows * cell + 14}\">key (column) &#8594;  "
+                     "query (row) &#8595;</text>")
+    scale = 2 * width + 20
+    for k in range(10):
+        parts.append(f"<rect x=\"{scale}\" y=\"{top + (9 - k) * 10}\" width=\"10\" height=\"10\" "
+                     f"fill=\"{_colour(k / 9)}\"/>")
+    parts.append(f"<text x=\"{scale}\" y=\"{top - 3}\">{high:.3g}</text>"
+                 f"<text x=\"{scale}\" y=\"{top + 110}\">{low:.3g}</text></svg>")
+    return "".join(parts)
 
-    figure = Figure(figsize=size, dpi=80)
-    axes = figure.subplots(rows, columns)
-    return figure, axes
 
-
-def _png_uri(figure) -> str:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", bbox_inches="tight")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+def _histogram_svg(totals: list[float], maximum: float, bins: int = 10) -> str:
+    """Students per tenth of ``maximum`` points, as an inline SVG bar chart (no plotting library:
+    the class page is rewritten at the end of every run)."""
+    counts = [0] * bins
+    for total in totals:
+        counts[min(bins - 1, max(0, int(total / maximum * bins))) if maximum > 0 else 0] += 1
+    width, height, bar = 480, 200, 44
+    top = max(counts)
+    parts = [(f"<svg role=\"img\" aria-label=\"score histogram\" width=\"{width}\" height=\"{height + 40}\" "
+              f"viewBox=\"0 0 {width} {height + 40}\" xmlns=\"http://www.w3.org/2000/svg\" font-size=\"11\">")]
+    for i, count in enumerate(counts):
+        x, h = 20 + i * (bar + 2), round(count / top * (height - 20))
+        parts.append(f"<rect x=\"{x}\" y=\"{height - h}\" width=\"{bar}\" height=\"{h}\" fill=\"#4a7ab5\">"
+                     f"<title>{count} students</title></rect>")
+        if count:
+            parts.append(f"<text x=\"{x + bar / 2}\" y=\"{height - h - 4}\" text-anchor=\"middle\">{count}</text>")
+        parts.append(f"<text x=\"{x}\" y=\"{height + 14}\">{maximum * i / bins:g}</text>")
+    parts.append(f"<text x=\"{width / 2}\" y=\"{height + 34}\" text-anchor=\"middle\">"
+                 f"total points (of {maximum:g}); bars: students</text></svg>")
+    return "".join(parts)

@@ -7,20 +7,24 @@ test, :class:`Plans` keeps, per grading process:
 
 - the requests of a passing run, encoded. For the next submission they go to its worker back to
   back: one round trip per test instead of one per call;
-- the outcome (passed, or failed with its message) for each sequence of answers it met, by
-  digest. When a submission's answers match one byte for byte, the test ends the same way without
-  running its body: by induction, the body would send the same requests, get the same answers,
-  and end as it ended (a run that stopped a worker is not kept: its limits count per submission).
+- what each sequence of answers to them led to, by digest: the outcome (passed, or failed with
+  its message), when the body read nothing else; or else the requests the test sent after them
+  (a *continuation*: after a diverged body, a restart or requests beyond the plan), themselves
+  sent back to back, with what their answers led to in turn. When a submission's answers match
+  one byte for byte all the way to an outcome, the test ends that way without running its body:
+  by induction, the body would send the same requests, get the same answers, and end as it ended.
+  (A run that stopped a worker is not kept: its limits count per submission.)
 
 Otherwise the body runs on the answers already fetched, request by request. When it sends a
-request other than the planned one (it diverged, on a different answer), the requests that followed
-in the plan have already run, so the test starts again from scratch, with live calls. A body that
-asks for more than the plan holds goes on with live calls, which is exact: nothing ran ahead of it.
+request other than the next fetched one (it diverged, on a different answer), the requests that
+followed have already run, so the test starts again from a reset: the next fetched one if any,
+else a live one, and goes on with live calls. A body that asks for more than was fetched goes on
+with live calls, which is exact: nothing ran ahead of it.
 
 Each test starts with a ``reset`` request, which forgets the handles of earlier tests and reseeds
 the worker's generators, so handle numbers inside a plan are the same for every submission. When a
-replayed property test fails, hypothesis runs it again from a reset with live calls, as it would
-run alone (``restart``).
+replayed property test fails, hypothesis runs it again from a reset, as it would run alone
+(``restart``).
 
 Plans outlive a run in a cache folder (``OUT/.cache``), under a key that changes with the
 assignment's sources and tests (and whatever else the caller folds into the fingerprint, such as
@@ -57,13 +61,46 @@ class _Diverged(BaseException):
 
 @dataclass
 class _Plan:
+    """Requests to send back to back, and what each sequence of their answers (by digest) led to:
+    an outcome ``[status, message]``, or a continuation: the requests the test sent after these
+    (itself a plan, whose answers lead on in turn)."""
+
     frames: list[bytes]
     labels: list[str]
-    known: dict[bytes, list[str]] = field(default_factory=dict)  # answers' digest -> [status, message]
+    known: dict[bytes, list[str] | _Plan] = field(default_factory=dict)
+
+    def merge(self, other: _Plan) -> None:
+        """Take in what ``other`` (the same requests) knows."""
+        for digest, entry in other.known.items():
+            mine = self.known.get(digest)
+            if isinstance(mine, _Plan) and isinstance(entry, _Plan) and mine.frames == entry.frames:
+                mine.merge(entry)
+            elif mine is None:
+                self.known[digest] = entry
+
+    def to_wire(self) -> list:
+        return [self.frames, self.labels,
+                [[d, *(e.to_wire() if isinstance(e, _Plan) else e)] for d, e in sorted(self.known.items())]]
+
+    @classmethod
+    def from_wire(cls, data: list) -> _Plan:
+        frames, labels, known = data
+        if not (isinstance(frames, list) and all(isinstance(f, bytes) for f in frames)
+                and isinstance(labels, list) and len(labels) == len(frames)):
+            raise ValueError("malformed plan")
+        plan = cls(frames, labels)
+        for digest, *entry in known:
+            if len(entry) == 2 and all(isinstance(x, str) for x in entry):
+                plan.known[digest] = list(entry)
+            else:
+                plan.known[digest] = cls.from_wire(entry)
+        return plan
 
 
 @dataclass
 class _Served:
+    """Answers already fetched, handed out while the body asks for the same requests in order."""
+
     frames: list[bytes]
     bodies: list[bytes]
     position: int = 0
@@ -76,6 +113,14 @@ class _Served:
             raise _Diverged
         self.position += 1
         return self.bodies[self.position - 1]
+
+    def restart(self) -> bool:
+        """Skip to just after the next ``reset`` among the fetched answers, if any: the test
+        starts again from there (the requests that follow it ran from a reset too)."""
+        later = [i for i in range(self.position, len(self.bodies)) if self.frames[i] == _RESET]
+        if later:
+            self.position = later[0] + 1
+        return bool(later)
 
 
 class Plans:
@@ -103,20 +148,19 @@ class Plans:
         plans = cls()
         for path in sorted(folder.glob(f"plans-{key}*.wire")):
             try:
-                saved = wire.decode(path.read_bytes())
-                for test_id, (frames, labels, known) in saved.items():
-                    plan = plans._plans.setdefault(test_id, _Plan(frames, labels))
-                    if plan.frames == frames:
-                        plan.known.update({digest: [status, message] for digest, status, message in known})
+                saved = {test_id: _Plan.from_wire(data) for test_id, data in wire.decode(path.read_bytes()).items()}
             except (OSError, wire.WireError, TypeError, ValueError, AttributeError):
                 continue
+            for test_id, plan in saved.items():
+                mine = plans._plans.setdefault(test_id, plan)
+                if mine is not plan and mine.frames == plan.frames:
+                    mine.merge(plan)
         return plans
 
     def save(self, folder: Path, key: str) -> Path:
         """Write the plans to a new file of their own in ``folder``; returns its path."""
         folder.mkdir(parents=True, exist_ok=True)
-        saved = {test_id: [plan.frames, plan.labels, [[d, *o] for d, o in sorted(plan.known.items())]]
-                 for test_id, plan in self._plans.items()}
+        saved = {test_id: plan.to_wire() for test_id, plan in self._plans.items()}
         handle, name = tempfile.mkstemp(prefix=f"plans-{key}-", suffix=".tmp", dir=folder)
         with os.fdopen(handle, "wb") as out:
             out.write(wire.encode(saved))
@@ -166,23 +210,50 @@ class Runner:
         plan = self._plans.get(test.definition.id)
         if plan is None:
             return self._record(test.definition.id, run_test)
-        bodies = self._session.exchange([_RESET, *plan.frames], ["reset", *plan.labels])[1:]
-        digest = _digest(bodies) if len(bodies) == len(plan.frames) else None
-        if digest in plan.known:
-            return results.TestOutcome(test.definition, *plan.known[digest])
+        node, frames, labels = plan, [_RESET, *plan.frames], ["reset", *plan.labels]
+        served = _Served([], [])
+        while True:  # the plan, then the continuation its answers led to before, and so on
+            bodies = self._session.exchange(frames, labels)[len(frames) - len(node.frames):]
+            served.frames += node.frames[:len(bodies)]
+            served.bodies += bodies
+            digest = _digest(bodies) if len(bodies) == len(node.frames) else None
+            entry = node.known.get(digest)
+            if not isinstance(entry, _Plan):
+                break
+            node, frames, labels = entry, entry.frames, entry.labels
+        if entry is not None:
+            return results.TestOutcome(test.definition, *entry)
         events = len(self._session.events)
-        self._served = _Served(plan.frames, bodies)
+        self._served, self._recording = served, []
         try:
-            outcome = run_test(self._restart)
-        except _Diverged:
-            self._served = None
-            self._session.exchange([_RESET], ["reset"])
-            return run_test(self._restart)
+            outcome = self._run_served(run_test)
         finally:
             self._served = None
+            live, self._recording = self._recording, None
         if digest is not None and len(self._session.events) == events:
-            plan.known[digest] = [outcome.status, outcome.message]
+            node.known[digest] = self._outcome_after(live, outcome)
         return outcome
+
+    def _run_served(self, run_test: Callable[..., results.TestOutcome]) -> results.TestOutcome:
+        """The body on the fetched answers; when it asks for another request than the next one
+        fetched, it starts again after the next fetched ``reset``, or else from a live one."""
+        while True:
+            try:
+                return run_test(self._restart)
+            except _Diverged:
+                self._restart()
+
+    @staticmethod
+    def _outcome_after(live: list[tuple[bytes, str, bytes]], outcome: results.TestOutcome):
+        """What a run's answers lead to: its outcome, or, when it also sent live requests (the
+        fetched ones ran ahead of them), those requests as a continuation, whose answers lead to
+        the outcome. The same answers to the same requests make the same requests follow, so
+        an outcome is reused only when every request the test would send has its answer known."""
+        entry = [outcome.status, outcome.message]
+        if not live:
+            return entry
+        frames, labels, bodies = (list(column) for column in zip(*live))
+        return _Plan(frames, labels, {_digest(bodies): entry})
 
     def _record(self, test_id: str, run_test: Callable[..., results.TestOutcome]) -> results.TestOutcome:
         self._session.exchange([_RESET], ["reset"])
@@ -200,10 +271,11 @@ class Runner:
         return outcome
 
     def _restart(self) -> None:
-        """The test starts again from its beginning (hypothesis, after a replay that failed), as
-        it would have without replay: from a reset, with live calls. (Not from the fetched
-        answers: hypothesis runs the failing example once more at the end, which would diverge
-        from the plan and cost the whole test again.)"""
+        """The test starts again from its beginning (hypothesis, after a replay that failed; or a
+        body that diverged), as it would have without plans: from a reset. From a fetched one
+        when the fetched requests hold one further on, else from a live one."""
+        if self._served is not None and self._served.restart():
+            return
         self._served = None
         body = self._session.exchange([_RESET], ["reset"])[0]
         if self._recording is not None:

@@ -15,6 +15,8 @@ every process it started, and the next call gets a fresh worker. Replies are par
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import select
 import shutil
@@ -131,10 +133,11 @@ class Template:
         message = {"op": "spawn", "folder": str(folder), "scratch": str(scratch),
                    "forbidden": list(forbidden), "limits": _limits_mapping(self.limits)}
         payload = wire.frame(wire.encode(message))
-        self._control.sendmsg([payload], [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
-                                           _fd_bytes(theirs.fileno()))])
-        theirs.close()
-        reply = self._receive()
+        with self._turn():
+            self._control.sendmsg([payload], [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+                                               _fd_bytes(theirs.fileno()))])
+            theirs.close()
+            reply = self._receive()
         if "pid" not in reply:
             ours.close()
             raise TemplateError(f"the worker template could not fork: {reply}")
@@ -142,7 +145,7 @@ class Template:
         group = None
         if self._cgroup is not None:
             template_rss = _rss_bytes(self.template_pid)
-            group = self._cgroup.worker(f"w{self._count}", template_rss + self.limits.memory_mb * 2**20,
+            group = self._cgroup.worker(f"w{os.getpid()}-{self._count}", template_rss + self.limits.memory_mb * 2**20,
                                         self.limits.processes)
             group.add(reply["pid"])
         return Worker(self, reply["pid"], ours, group)
@@ -151,8 +154,9 @@ class Template:
         if worker.group is not None:
             worker.group.remove()
         try:
-            self._send({"op": "release", "pid": worker.pid})
-            self._receive()
+            with self._turn():
+                self._send({"op": "release", "pid": worker.pid})
+                self._receive()
         except (OSError, EOFError, wire.WireError):
             pass
 
@@ -170,6 +174,14 @@ class Template:
         if self._cgroup is not None:
             self._cgroup.remove()
         shutil.rmtree(self.scratch_root, ignore_errors=True)
+
+    @contextlib.contextmanager
+    def _turn(self):
+        """Hold the control channel for one request and its reply: the forked copies of a
+        grading process (:mod:`grader.shards`) share it."""
+        with open(self.scratch_root / "control.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
 
     def _send(self, message: dict) -> None:
         self._control.sendall(wire.frame(wire.encode(message)))

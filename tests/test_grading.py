@@ -170,19 +170,35 @@ def test_hostile_demo_neither_gains_points_nor_disturbs_others(graded):
     assert not (base / "class" / "demo-gus" / "grades.csv").exists()
 
 
+def test_one_submission_split_between_two_processes_gets_what_the_class_run_gave(graded):
+    """With more jobs than submissions, a submission's exercises are split between forked copies
+    of the grading process (grader.shards): same statuses, messages, tags, scores and heatmaps."""
+    base, submissions, _, rows = graded
+    alone = base / "alone"
+    shutil.copytree(submissions / "demo-hana", alone / "demo-hana")
+    grade(alone, base / "out-alone", "--jobs", "2")
+    split, whole = (json.loads((out / "demo-hana" / "results.json").read_text())
+                    for out in (base / "out-alone", base / "out"))
+    assert split["tests"] == whole["tests"] and split["score"] == whole["score"]
+    assert read_rows(base / "out-alone" / "grades.csv")["demo-hana"] == rows["demo-hana"]
+    heatmaps = [(out / "demo-hana" / "feedback.html").read_text().count('aria-label="heatmap')
+                for out in (base / "out-alone", base / "out")]
+    assert heatmaps[0] == heatmaps[1] >= 1
+
+
 def test_rerun_regrades_only_what_changed_and_force_regrades_all(graded):
     base, submissions, _, rows = graded
     subset = base / "subset"
     for name in ("reference", "demo-cleo", "demo-dev"):
         shutil.copytree(submissions / name, subset / name)
-    first = grade(subset, base / "out-subset")
+    first = grade(subset, base / "out-subset", "--jobs", "1")
     assert "3 to grade" in first.stderr
-    again = grade(subset, base / "out-subset")
+    again = grade(subset, base / "out-subset", "--jobs", "1")
     assert "0 to grade (3 unchanged)" in again.stderr
     with open(subset / "demo-cleo" / "positional.py", "a") as handle:
         handle.write("\n# edited\n")
-    assert "1 to grade (2 unchanged)" in grade(subset, base / "out-subset").stderr
-    assert "3 to grade (0 unchanged)" in grade(subset, base / "out-subset", "--force").stderr
+    assert "1 to grade (2 unchanged)" in grade(subset, base / "out-subset", "--jobs", "1").stderr
+    assert "3 to grade (0 unchanged)" in grade(subset, base / "out-subset", "--jobs", "1", "--force").stderr
     with open(base / "out-subset" / "grades.csv") as handle:
         sequential = {row["student"]: row for row in csv.DictReader(handle)}
     for name, row in sequential.items():  # jobs=1 here, jobs=2 in the class run: same grades

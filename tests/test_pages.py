@@ -1,5 +1,5 @@
-"""HTML pages: every image they embed is a PNG, every link they hold leads somewhere, student text
-is escaped."""
+"""HTML pages: charts are inline SVG (any image would be an embedded PNG), every link they hold
+leads somewhere, student text is escaped."""
 
 import base64
 from html.parser import HTMLParser
@@ -19,7 +19,7 @@ HOSTILE = "<script>alert(1)</script>"
 class Links(HTMLParser):
     def __init__(self):
         super().__init__()
-        self.images, self.links, self.ids, self.scripts = [], [], set(), 0
+        self.images, self.links, self.ids, self.scripts, self.charts, self.rects = [], [], set(), 0, [], []
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
@@ -29,6 +29,10 @@ class Links(HTMLParser):
             self.images.append(attrs["src"])
         if tag == "a":
             self.links.append(attrs["href"])
+        if tag == "svg":
+            self.charts.append(attrs["aria-label"])
+        if tag == "rect":
+            self.rects.append(float(attrs["height"]))
 
 
 def outcome(exercise, name, status, message="", tags=()):
@@ -73,18 +77,23 @@ def check_page(path: Path) -> Links:
     return parser
 
 
-def test_pages_embed_png_images_link_existing_pages_and_escape_student_text(tmp_path):
+def test_pages_embed_their_charts_link_existing_pages_and_escape_student_text(tmp_path):
     graded = make_class()
     for result in graded:
         batch.write_student_outputs(tmp_path, result)
     (tmp_path / "index.html").write_text(pages.class_page(ASSIGNMENT, graded))
     index = check_page(tmp_path / "index.html")
-    assert len(index.links) == 3 and len(index.images) == 1  # one link per student, the histogram
+    assert len(index.links) == 3 and not index.images  # one link per student
+    assert index.charts == ["score histogram"] and len(index.rects) == 10  # ten bars
+    bars = index.rects  # totals 30, 10 and 0 of 100: one student in each of three bars
+    assert bars[0] == bars[1] == bars[3] > 0 and sum(b > 0 for b in bars) == 3
     text = (tmp_path / "index.html").read_text()
     assert "sdpa.missing_scale</td><td class=n>1<" in text
     cleo = check_page(tmp_path / "cleo & co" / "feedback.html")
-    assert len(cleo.images) == 1  # the heatmap of expected vs the student's weights
+    assert cleo.charts == ["heatmap: expected and your attention weights"]
+    assert len(cleo.rects) == 2 * 6 + 10  # two 2 x 3 panels and the colour scale
     page = (tmp_path / "cleo & co" / "feedback.html").read_text()
+    assert page.count(">NaN</text>") == 1 and "query 1, key 0: nan" in page  # the NaN cell, greyed
     assert page.count("Likely mistake (sdpa.missing_scale)") == 1  # once per exercise, not per test
     for result in graded:
         check_page(tmp_path / result.student / "feedback.html")

@@ -26,6 +26,7 @@ STUDENTS = {
     "as_float": "def double(x):\n    return 2.0 * x\n\ndef count():\n    return 3\n",  # passes, other bytes
     "off_by_one": "def double(x):\n    return 2 * x + (x == 1)\n\ndef count():\n    return 3\n",
     "counts_more": "def double(x):\n    return 2 * x\n\ndef count():\n    return 5\n",
+    "off_at_one_and_three": "def double(x):\n    return 2 * x + (x in (1, 3))\n\ndef count():\n    return 3\n",
 }
 
 
@@ -89,8 +90,8 @@ def doubles(student):
 
 
 def chains(student):
-    once = student.calc.double(1)
-    assert student.calc.double(once) == 4 * 1
+    twice = student.calc.double(student.calc.double(1))
+    assert twice == 4, f"double(double(1)) gave {twice}"
 
 
 def test_same_answers_pass_without_the_body_in_one_round_trip(student):
@@ -152,6 +153,24 @@ def test_a_diverging_body_runs_again_live_and_fails_as_it_would_alone(student):
     assert [r["args"] for r in session.ran] == [[1], [2], [1], [3]]
 
 
+def test_an_outcome_is_reused_only_when_every_answer_the_test_reads_is_known(student):
+    """off_by_one and off_at_one_and_three answer the plan alike (double(1) = 3, double(2) = 4),
+    and double(3), which only the diverged run asks, differently: each gets its own message. The
+    second off_by_one gets its outcome without the body: the plan, then the requests that followed
+    it (the continuation), whose answers it knows."""
+    plans = Plans()
+    grade(*student(plans, "correct")[1:], chains, [])
+    seen = []
+    for name in ("off_by_one", "off_at_one_and_three", "off_by_one"):
+        session, runner, submission = student(plans, name)
+        runs = []
+        message = outcome_of(runner, submission, chains, runs).message.splitlines()[0]
+        seen.append((message, len(runs), session.round_trips))
+    assert seen == [("double(double(1)) gave 6", 2, 4),  # the plan; diverged: live reset, 2 calls
+                    ("double(double(1)) gave 7", 2, 2),  # plan and continuation: both runs served
+                    ("double(double(1)) gave 6", 0, 2)]
+
+
 def test_a_body_asking_more_than_the_plan_goes_on_live(student):
     plans = Plans()
     grade(*student(plans, "correct")[1:], doubles, [])
@@ -201,6 +220,8 @@ def test_a_failed_replay_reruns_hypothesis_live_from_a_reset(student):
     assert outcome.message.splitlines()[0] == str(plain.value).splitlines()[0] == "double(1)"
     assert session.ran[-alone.round_trips:] == alone.ran  # the plan, a reset, then as alone
     assert session.round_trips == 2 + alone.round_trips
+    session, runner, submission = student(plans, "off_by_one")  # again: plan, then continuation
+    assert through_replays(runner, submission) == outcome and session.round_trips == 2
 
 
 def test_each_test_starts_with_fresh_handles_and_seeds(tmp_path):

@@ -124,3 +124,30 @@ def _counting(inner, runs):
         return inner(*args, **kwargs)
 
     return counted
+
+
+def test_examples_do_not_depend_on_the_code_that_is_loaded(tmp_path, monkeypatch):
+    """Hypothesis mixes constants found in the source of loaded "local" modules into its examples:
+    a student's own code in a local run, or a module the grader imports halfway through a batch,
+    would change the inputs. The grader's profile keeps to hypothesis' built-in constants."""
+    import importlib
+
+    from hypothesis import settings
+
+    from grader.testing import load_hypothesis_profile
+
+    load_hypothesis_profile()
+    seen = []
+
+    @settings(max_examples=300)
+    @given(x=st.integers(0, 10**6))
+    def draw(x):
+        seen.append(x)
+
+    draw()
+    before, seen[:] = list(seen), []
+    (tmp_path / "magic_numbers.py").write_text("".join(f"N{i} = {7919 * i + 13}\n" for i in range(100)))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.import_module("magic_numbers")
+    draw()
+    assert seen == before
