@@ -169,6 +169,10 @@ class GradingContext:
         # the template imports torch in the background while the tests are collected
         self.template = Template(limits, visible=(str(request.submissions.resolve()),
                                                   str(self.notebooks.root)))
+        if shards > 1:
+            import torch
+
+            torch.set_num_threads(1)  # before any tensor work: no thread pool to carry over a fork
         try:
             self.suite = collect(request.reference, request.published).select(request.exercises)
         except BaseException:
@@ -184,10 +188,6 @@ class GradingContext:
         self.plans_cache = plans_cache
         self.plans = Plans.load(*plans_cache) if plans_cache else Plans()
         self.shards = shards
-        if shards > 1:
-            import torch
-
-            torch.set_num_threads(1)  # no thread pool to carry over a fork, and cores are busy anyway
         gc.freeze()  # torch, the tests and the reference stay: keep them out of every collection
 
     def grade(self, student: str, folder: Path) -> reports.StudentResult:

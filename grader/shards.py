@@ -19,6 +19,7 @@ import contextlib
 import json
 import os
 import signal
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -79,6 +80,9 @@ def _fork(job: Callable[[], Any]) -> tuple[int, int]:
     code = 1
     try:
         os.close(read_end)
+        # the parent's console may be a progress bar's, whose lock another thread could have held
+        # at the fork: this copy never writes to it
+        sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - open until os._exit
         data = json.dumps(job()).encode()
         with os.fdopen(write_end, "wb") as pipe:
             pipe.write(data)
