@@ -114,7 +114,7 @@ def _results(request: GradeRequest, todo: dict[str, Path], cache: tuple[Path, st
     the Dask cluster at ``request.dask``; local processes keep their plans in ``cache``
     (folder, key). With fewer submissions than jobs, each process splits a submission's
     exercises over the cores left (``shards``)."""
-    processes = min(request.jobs, len(todo))
+    processes = max(1, min(request.jobs, len(todo)))
     shards = request.jobs // processes
     if request.dask:
         from grader.distributed import grade_on_cluster

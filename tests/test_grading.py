@@ -186,6 +186,24 @@ def test_one_submission_split_between_two_processes_gets_what_the_class_run_gave
     assert heatmaps[0] == heatmaps[1] >= 1
 
 
+def test_two_processes_each_splitting_their_submission_get_what_the_class_run_gave(graded):
+    """Four jobs, two submissions: two grading processes, each forking once (the pool's path)."""
+    base, submissions, _, rows = graded
+    pair = base / "pair"
+    for name in ("demo-cleo", "demo-hana"):
+        shutil.copytree(submissions / name, pair / name)
+    grade(pair, base / "out-pair", "--jobs", "4", "--exercise", "masks", "--exercise", "posenc")
+    split = read_rows(base / "out-pair" / "grades.csv")
+    def tests(out, name):  # the two exercises' entries, without their numbers in the run
+        return [{k: v for k, v in t.items() if k != "number"}
+                for t in json.loads((out / name / "results.json").read_text())["tests"]
+                if t["name"].startswith(("masks:", "posenc:"))]
+
+    for name in ("demo-cleo", "demo-hana"):
+        assert (split[name]["masks"], split[name]["posenc"]) == (rows[name]["masks"], rows[name]["posenc"])
+        assert tests(base / "out-pair", name) == tests(base / "out", name) != []
+
+
 def test_rerun_regrades_only_what_changed_and_force_regrades_all(graded):
     base, submissions, _, rows = graded
     subset = base / "subset"
