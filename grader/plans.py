@@ -117,10 +117,11 @@ class _Served:
     def restart(self) -> bool:
         """Skip to just after the next ``reset`` among the fetched answers, if any: the test
         starts again from there (the requests that follow it ran from a reset too)."""
-        later = [i for i in range(self.position, len(self.bodies)) if self.frames[i] == _RESET]
-        if later:
-            self.position = later[0] + 1
-        return bool(later)
+        reset = next((i for i in range(self.position, len(self.bodies)) if self.frames[i] == _RESET), None)
+        if reset is None:
+            return False
+        self.position = reset + 1
+        return True
 
 
 class Plans:
@@ -249,11 +250,7 @@ class Runner:
         fetched ones ran ahead of them), those requests as a continuation, whose answers lead to
         the outcome. The same answers to the same requests make the same requests follow, so
         an outcome is reused only when every request the test would send has its answer known."""
-        entry = [outcome.status, outcome.message]
-        if not live:
-            return entry
-        frames, labels, bodies = (list(column) for column in zip(*live))
-        return _Plan(frames, labels, {_digest(bodies): entry})
+        return _plan_of(live, outcome) if live else [outcome.status, outcome.message]
 
     def _record(self, test_id: str, run_test: Callable[..., results.TestOutcome]) -> results.TestOutcome:
         self._session.exchange([_RESET], ["reset"])
@@ -264,10 +261,7 @@ class Runner:
         finally:
             recorded, self._recording = self._recording, None
         if outcome.status == results.PASSED:
-            frames, labels, bodies = (list(column) for column in zip(*recorded)) if recorded else ([], [], [])
-            plan = self._plans[test_id] = _Plan(frames, labels)
-            if len(self._session.events) == events:
-                plan.known[_digest(bodies)] = [outcome.status, outcome.message]
+            self._plans[test_id] = _plan_of(recorded, outcome if len(self._session.events) == events else None)
         return outcome
 
     def _restart(self) -> None:
@@ -280,6 +274,16 @@ class Runner:
         body = self._session.exchange([_RESET], ["reset"])[0]
         if self._recording is not None:
             self._recording.append((_RESET, "reset", body))
+
+
+def _plan_of(exchanged: list[tuple[bytes, str, bytes]], outcome: results.TestOutcome | None) -> _Plan:
+    """The requests of ``exchanged`` (frame, label, answer) as a plan, with ``outcome`` (when
+    given) as what their answers led to."""
+    frames, labels, bodies = (list(column) for column in zip(*exchanged)) if exchanged else ([], [], [])
+    plan = _Plan(frames, labels)
+    if outcome is not None:
+        plan.known[_digest(bodies)] = [outcome.status, outcome.message]
+    return plan
 
 
 def _digest(bodies: list[bytes]) -> bytes:

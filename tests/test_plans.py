@@ -84,6 +84,13 @@ def grade(runner, submission, body, runs):
     return outcome_of(runner, submission, body, runs).status
 
 
+def learned_from_correct(student, body) -> Plans:
+    """Plans that have seen ``body`` pass for the correct submission."""
+    plans = Plans()
+    grade(*student(plans, "correct")[1:], body, [])
+    return plans
+
+
 def doubles(student):
     for x in range(student.calc.count()):
         assert student.calc.double(x) == 2 * x, f"double({x})"
@@ -106,8 +113,7 @@ def test_same_answers_pass_without_the_body_in_one_round_trip(student):
 
 
 def test_other_answers_run_the_body_on_the_fetched_answers(student):
-    plans = Plans()
-    grade(*student(plans, "correct")[1:], doubles, [])
+    plans = learned_from_correct(student, doubles)
     session, runner, submission = student(plans, "as_float")
     runs = []
     assert grade(runner, submission, doubles, runs) == results.PASSED
@@ -117,8 +123,7 @@ def test_other_answers_run_the_body_on_the_fetched_answers(student):
 
 
 def test_a_failure_met_before_ends_the_same_way_without_the_body(student):
-    plans = Plans()
-    grade(*student(plans, "correct")[1:], doubles, [])
+    plans = learned_from_correct(student, doubles)
     first = outcome_of(*student(plans, "off_by_one")[1:], doubles, [])
     session, runner, submission = student(plans, "off_by_one")
     runs = []
@@ -129,8 +134,7 @@ def test_a_failure_met_before_ends_the_same_way_without_the_body(student):
 
 def test_an_outcome_that_stopped_a_worker_is_not_kept(student):
     """Limits hit count per submission (events, "not called again"): such a run is not reused."""
-    plans = Plans()
-    grade(*student(plans, "correct")[1:], doubles, [])
+    plans = learned_from_correct(student, doubles)
     for _ in range(2):  # the second submission runs its body again
         session, runner, submission = student(plans, "off_by_one")
         runs = []
@@ -144,8 +148,7 @@ def test_an_outcome_that_stopped_a_worker_is_not_kept(student):
 
 
 def test_a_diverging_body_runs_again_live_and_fails_as_it_would_alone(student):
-    plans = Plans()
-    grade(*student(plans, "correct")[1:], chains, [])
+    plans = learned_from_correct(student, chains)
     session, runner, submission = student(plans, "off_by_one")
     runs = []
     assert grade(runner, submission, chains, runs) == results.FAILED
@@ -158,8 +161,7 @@ def test_an_outcome_is_reused_only_when_every_answer_the_test_reads_is_known(stu
     and double(3), which only the diverged run asks, differently: each gets its own message. The
     second off_by_one gets its outcome without the body: the plan, then the requests that followed
     it (the continuation), whose answers it knows."""
-    plans = Plans()
-    grade(*student(plans, "correct")[1:], chains, [])
+    plans = learned_from_correct(student, chains)
     seen = []
     for name in ("off_by_one", "off_at_one_and_three", "off_by_one"):
         session, runner, submission = student(plans, name)
@@ -172,8 +174,7 @@ def test_an_outcome_is_reused_only_when_every_answer_the_test_reads_is_known(stu
 
 
 def test_a_body_asking_more_than_the_plan_goes_on_live(student):
-    plans = Plans()
-    grade(*student(plans, "correct")[1:], doubles, [])
+    plans = learned_from_correct(student, doubles)
     session, runner, submission = student(plans, "counts_more")
     runs = []
     assert grade(runner, submission, doubles, runs) == results.PASSED
