@@ -8,9 +8,11 @@ copied to students, and the torch functions a from-scratch exercise may not reac
 
 from __future__ import annotations
 
+import importlib.util
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 
 CONFIG_NAME = "assignment.toml"
 
@@ -39,8 +41,8 @@ class Assignment:
     forbidden_calls: tuple[str, ...] = ()  # substrings of torch function names
     public_tests: str = "."  # folder of the shipped tests, relative to the published copy
     hidden_tests: str = "."  # folder of the hidden tests (test_hidden_*.py), relative to the reference
-    limits: dict = field(default_factory=dict)  # worker limits ([limits]; see grader.sandbox.Limits)
-    misconceptions: str = ""  # module of the reference folder cataloguing mistakes (grader.diagnose)
+    limits: dict = field(default_factory=dict)  # worker limits ([limits]; see grader.worker.confine.Limits)
+    misconceptions: str = ""  # module of the reference folder cataloguing mistakes (grader.grading.diagnose)
 
     @property
     def total_points(self) -> float:
@@ -106,3 +108,13 @@ def locate(assignment_id: str, root: str | Path = ".") -> tuple[Path, Path]:
         raise AssignmentError(f"no assignment {assignment_id!r}: {reference / CONFIG_NAME} does not "
                               f"exist (run this from the project root, or pass --root)")
     return reference, published
+
+
+def import_file(path: Path, name: str) -> ModuleType:
+    """Execute one of the assignment's own Python files (the reference, its catalogue of
+    misconceptions) in this process as module ``name``: trusted code only. A submission's code
+    is never imported this way; it runs in a worker (:mod:`grader.worker.executor`)."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -6,6 +6,7 @@ an outcome is what one submission got on it. Scores follow from outcomes alone:
     exercise score = exercise points * (weight of passed tests / weight of all its tests)
 
 and an exercise marked ``from_scratch`` scores 0 when any of its tests saw a forbidden call.
+A :class:`StudentResult` is one submission's outcomes with what grading it reported.
 """
 
 from __future__ import annotations
@@ -68,3 +69,23 @@ def score(assignment: Assignment, outcomes: Iterable[TestOutcome]) -> dict[str, 
 
 def total(scores: dict[str, ExerciseScore]) -> float:
     return sum(s.points for s in scores.values())
+
+
+@dataclass(frozen=True)
+class StudentResult:
+    student: str
+    assignment: Assignment
+    outcomes: tuple[TestOutcome, ...]
+    execution_time: float  # seconds of grading
+    isolation: str  # the layers reached, e.g. "process+rlimits+bwrap+landlock+cgroup+uid"
+    printed: str = ""  # what the submission wrote to stdout/stderr (truncated)
+    events: tuple[str, ...] = field(default=())  # limits hit, crashes
+    heatmaps: tuple = field(default=())  # expected vs student values (grader.grading.diagnose.WeightsPair)
+
+    @property
+    def scores(self) -> dict[str, ExerciseScore]:
+        return score(self.assignment, self.outcomes)
+
+    @property
+    def total(self) -> float:
+        return total(self.scores)

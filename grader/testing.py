@@ -64,10 +64,10 @@ def _without_local_constants() -> None:
 
 
 def _print_tensors_compactly() -> None:
-    """Hypothesis prints a failing example's tensors with :func:`grader.feedback.show`."""
+    """Hypothesis prints a failing example's tensors with :func:`grader.grading.feedback.show`."""
     from hypothesis.vendor import pretty
 
-    from grader.feedback import show
+    from grader.grading.feedback import show
 
     def printer(tensor, p, cycle) -> None:
         p.text(show(tensor).replace("\n", "\n      "))
@@ -110,7 +110,7 @@ def expect_value_error(call, *args, what: str, **kwargs) -> None:
 
     Example: ``expect_value_error(student.attention.causal_mask, 0, what="causal_mask(0)")``.
     """
-    from grader.proxy import SubmissionError
+    from grader.grading.proxy import SubmissionError
 
     try:
         result = call(*args, **kwargs)
@@ -190,7 +190,7 @@ def _default_tolerances(dtype) -> tuple[float, float]:
 def _side_by_side(expected, got, where: tuple) -> str:
     """Expected and got, small enough to read: whole when small, else a window of at most 6 x 6
     values (of the 2-D slice) around the largest difference, labelled with its index ranges."""
-    from grader.feedback import MAX_SHOWN_VALUES, show
+    from grader.grading.feedback import MAX_SHOWN_VALUES, show
 
     if expected.numel() <= MAX_SHOWN_VALUES or expected.dim() == 0:
         return f"expected: {show(expected)}\ngot: {show(got)}"

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from grader.batch import GradeRequest, run_batch
+from grader.grading.batch import run_batch
+from grader.grading.context import GradeRequest
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "submissions"
@@ -57,7 +58,7 @@ def test_dask_cluster_grades_like_a_local_run(submissions, tmp_path):
 
 
 def test_unreachable_scheduler_is_one_clear_error(submissions, tmp_path, monkeypatch):
-    from grader import distributed
+    from grader.grading import dask_cluster as distributed
 
     monkeypatch.setattr(distributed, "CONNECT_SECONDS", 2)
     with pytest.raises(distributed.ClusterError, match="cannot reach the Dask scheduler"):
@@ -65,7 +66,7 @@ def test_unreachable_scheduler_is_one_clear_error(submissions, tmp_path, monkeyp
 
 
 def test_a_worker_keeps_one_context_and_closes_it_for_a_new_run(monkeypatch):
-    from grader import batch, distributed
+    from grader.grading import dask_cluster as distributed
 
     opened = []
 
@@ -77,7 +78,7 @@ def test_a_worker_keeps_one_context_and_closes_it_for_a_new_run(monkeypatch):
         def close(self):
             self.closed = True
 
-    monkeypatch.setattr(batch, "GradingContext", Context)
+    monkeypatch.setattr(distributed, "GradingContext", Context)
     bundle = {"reference": {"assignment.toml": b"id = '01'\n"}, "published": {}}
     settings = {"id": "01", "exercises": (), "shrink": False, "limits": {}, "key": "run 1"}
     first, folder = distributed._context(bundle, settings)

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from grader import assignment
-from grader.cli import app
+from grader.frontends.cli import app
 from tests.test_generate import solution_lines
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -109,6 +109,6 @@ def test_public_tests_run_in_a_fresh_environment_from_the_wheel(exported, tmp_pa
     assert "[masks] not implemented yet" in out and "Traceback" not in out
     assert re.search(r"^masks\s+0/\d+\s+0\.0 / 10\s+not implemented yet", out, re.MULTILINE), out[-2000:]
     assert "points estimated from the public tests" in out
-    where = subprocess.run([python, "-c", "import grader.pytest_plugin as p; print(p.__file__)"],
+    where = subprocess.run([python, "-c", "import grader.frontends.pytest_plugin as p; print(p.__file__)"],
                            cwd=tmp_path, env=env, capture_output=True, text=True, check=True).stdout.strip()
     assert Path(where).is_relative_to(env_dir), where

@@ -1,7 +1,7 @@
 """Failure messages: exercise, property, the example hypothesis found, how to reproduce."""
 
-from grader.feedback import failure_message
-from grader.proxy import NotImplementedYet
+from grader.grading.feedback import failure_message
+from grader.grading.proxy import NotImplementedYet
 from grader.results import TestDefinition
 
 TEST = TestDefinition(id="test_attention.py::test_x", exercise="sdpa", description="weights sum to 1")
@@ -31,7 +31,7 @@ def test_not_implemented_is_one_line():
 def test_tensors_are_shown_small_with_dtype_and_shape_and_masks_as_0_1_grids():
     import torch
 
-    from grader.feedback import show
+    from grader.grading.feedback import show
 
     assert show(torch.tensor([[1.0, 0.5], [1 / 3, -2.0]])) == "float32 (2, 2):\n       1    0.5\n  0.3333     -2"
     assert show(torch.ones(2, 2, dtype=torch.bool).tril()) == "bool (2, 2):\n  1 0\n  1 1"
@@ -74,7 +74,7 @@ def test_pytest_introspection_and_memory_addresses_are_left_out():
 def test_a_bare_not_implemented_error_reads_as_unfinished_but_not_a_reasoned_one():
     import pytest
 
-    from grader.proxy import SubmissionError, _result
+    from grader.grading.proxy import SubmissionError, _result
 
     def reply(message):
         return {"error": {"type": "NotImplementedError", "message": message, "traceback": ""}}

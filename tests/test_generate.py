@@ -6,8 +6,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from grader import assignment, generate
-from grader.cli import app
+from grader import assignment
+from grader.authoring import generate
+from grader.frontends.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE, PUBLISHED = ROOT / "reference" / "01", ROOT / "assignments" / "01"

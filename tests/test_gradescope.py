@@ -12,8 +12,8 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from grader.cli import app
-from grader.gradescope import submission_folder
+from grader.frontends.cli import app
+from grader.frontends.gradescope import submission_folder
 from tests.test_notebook import ASSIGNMENT, notebook_text, reference_modules
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,7 +28,7 @@ def test_run_autograder_grades_a_notebook_and_writes_gradescope_results(tmp_path
         modes = {n: archive.getinfo(n).external_attr >> 16 for n in ("setup.sh", "run_autograder")}
         setup = archive.read("setup.sh").decode()
         archive.extractall(tmp_path / "autograder" / "source")
-    assert {"engine/pyproject.toml", "engine/grader/batch.py", "reference/01/test_hidden_masks.py",
+    assert {"engine/pyproject.toml", "engine/grader/grading/batch.py", "reference/01/test_hidden_masks.py",
             "reference/01/attention.py", "assignments/01/test_masks.py"} <= names
     assert not any("__pycache__" in n for n in names)
     assert all(mode & stat.S_IXUSR for mode in modes.values())

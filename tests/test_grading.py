@@ -172,7 +172,7 @@ def test_hostile_demo_neither_gains_points_nor_disturbs_others(graded):
 
 def test_one_submission_split_between_two_processes_gets_what_the_class_run_gave(graded):
     """With more jobs than submissions, a submission's exercises are split between forked copies
-    of the grading process (grader.shards): same statuses, messages, tags, scores and heatmaps."""
+    of the grading process (grader.grading.shards): same statuses, messages, tags, scores and heatmaps."""
     base, submissions, _, rows = graded
     alone = base / "alone"
     shutil.copytree(submissions / "demo-hana", alone / "demo-hana")

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from grader import sandbox
-from grader.pool import MAX_TIMEOUTS, Template
-from grader.proxy import LimitExceeded, Submission
+from grader.grading.proxy import LimitExceeded, Submission
+from grader.isolation.pool import MAX_TIMEOUTS, Template
+from grader.worker import confine as sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = ROOT / "reference" / "01" / "attention.py"
@@ -311,7 +311,7 @@ def test_a_function_that_keeps_timing_out_is_not_called_again(everything, classr
 
 
 def test_a_batch_of_requests_keeps_each_calls_limits(everything, classroom):
-    """Requests sent back to back (grader.plans) are answered in order, each within its own
+    """Requests sent back to back (grader.grading.plans) are answered in order, each within its own
     limits; the worker is stopped at the first failure, and the replies before it still count."""
     session = everything.session(classroom / "mallory")
 

@@ -1,6 +1,6 @@
 """Named misconceptions: each mutant in tests/variants/ gets exactly its own id, correct code none.
 
-The diagnosis runs through the engine (grader.diagnose) against an in-process Submission, the same
+The diagnosis runs through the engine (grader.grading.diagnose) against an in-process Submission, the same
 proxy the tests use, without grading whole batches: a variant is checked on the exercises it
 breaks (a correct variant on the exercises its definitions belong to).
 """
@@ -9,11 +9,13 @@ import ast
 
 import pytest
 
-from grader import diagnose, results
+from grader import results
 from grader.assignment import load
-from grader.executor import Executor
-from grader.proxy import Submission, local_transport
-from grader.pytest_plugin import load_reference
+from grader.frontends.local import local_transport
+from grader.grading import diagnose
+from grader.grading.proxy import Submission
+from grader.grading.suite import load_reference
+from grader.worker.executor import Executor
 from tests.variants import REFERENCE, all_variants, build
 
 ASSIGNMENT = load(REFERENCE)

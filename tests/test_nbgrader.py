@@ -20,7 +20,7 @@ from nbgrader.coursedir import CourseDirectory
 from traitlets.config.loader import PyFileConfigLoader
 from typer.testing import CliRunner
 
-from grader.cli import app
+from grader.frontends.cli import app
 from tests.test_notebook import COMMITTED, reference_modules
 from tests.variants import splice
 

@@ -11,11 +11,13 @@ from nbgrader.nbgraderformat import MetadataValidator
 from rich.console import Console
 from typer.testing import CliRunner
 
-from grader import assignment, generate, notebook
-from grader.batch import GradeRequest, run_batch
-from grader.cli import app
-from grader.notebook import NotebookError, read_modules
-from grader.submissions import NotebookFolders
+from grader import assignment
+from grader.authoring import generate, notebook
+from grader.authoring.notebook import NotebookError, read_modules
+from grader.frontends.cli import app
+from grader.grading.batch import run_batch
+from grader.grading.context import GradeRequest
+from grader.grading.submissions import NotebookFolders
 from tests.test_generate import _split_lines
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -5,11 +5,13 @@ import base64
 from html.parser import HTMLParser
 from pathlib import Path
 
-from grader import batch, pages, results
+from grader import results
 from grader.assignment import load
-from grader.diagnose import WeightsPair
-from grader.feedback import with_diagnosis
-from grader.reports import StudentResult
+from grader.grading import batch
+from grader.grading.diagnose import WeightsPair
+from grader.grading.feedback import with_diagnosis
+from grader.reports import html as pages
+from grader.results import StudentResult
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENT = load(ROOT / "reference" / "01")

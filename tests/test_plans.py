@@ -1,4 +1,4 @@
-"""grader.plans: a passing test's requests go to the next submission in one round trip, a test
+"""grader.grading.plans: a passing test's requests go to the next submission in one round trip, a test
 whose answers match a passing run's passes without its body, and every other case ends as the
 plain, call-by-call run would end it."""
 
@@ -11,13 +11,14 @@ import pytest
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
-from grader import results, wire
-from grader.batch import GradeRequest, plans_key
-from grader.executor import Executor
-from grader.plans import Plans
-from grader.pool import Session
-from grader.proxy import Submission
-from grader.replay import Replays
+from grader import results
+from grader.grading.context import GradeRequest, plans_key
+from grader.grading.plans import Plans
+from grader.grading.proxy import Submission
+from grader.grading.replay import Replays
+from grader.isolation.pool import Session
+from grader.worker import wire
+from grader.worker.executor import Executor
 
 TEST = SimpleNamespace(definition=results.TestDefinition("t.py::test_double", "calc", "doubles"))
 
@@ -31,7 +32,7 @@ STUDENTS = {
 
 
 class InProcess:
-    """The part of :class:`grader.pool.Session` that plans use, answered by an Executor in this
+    """The part of :class:`grader.isolation.pool.Session` that plans use, answered by an Executor in this
     process; it counts round trips and remembers every request it ran."""
 
     frame = staticmethod(Session.frame)

@@ -1,11 +1,12 @@
-"""grader.replay: a passing property test's examples replay for the next submission, and every
+"""grader.grading.replay: a passing property test's examples replay for the next submission, and every
 other case ends exactly as hypothesis alone would end it."""
 
 import pytest
-from hypothesis import assume, given, strategies as st
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
-from grader.proxy import NotImplementedYet
-from grader.replay import Replays
+from grader.grading.proxy import NotImplementedYet
+from grader.grading.replay import Replays
 
 
 class Student:

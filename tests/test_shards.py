@@ -1,4 +1,4 @@
-"""Splitting one submission between forked copies of the grading process (grader.shards).
+"""Splitting one submission between forked copies of the grading process (grader.grading.shards).
 
 The end-to-end check (a split submission gets the class run's results) is in test_grading.py.
 """
@@ -7,9 +7,10 @@ import os
 import time
 from pathlib import Path
 
-from grader import results, shards
+from grader import results
 from grader.assignment import load
-from grader.suite import CollectedTest, Suite
+from grader.grading import shards
+from grader.grading.suite import CollectedTest, Suite
 
 ASSIGNMENT = load(Path(__file__).resolve().parent.parent / "reference" / "01")
 

@@ -65,8 +65,9 @@ def test_a_missing_submission_folder_is_a_clear_error():
 
 
 def test_an_endless_loop_is_stopped_in_a_local_run(tmp_path):
-    from grader.executor import Executor
-    from grader.proxy import LimitExceeded, Submission, local_transport
+    from grader.frontends.local import local_transport
+    from grader.grading.proxy import LimitExceeded, Submission
+    from grader.worker.executor import Executor
 
     (tmp_path / "loops.py").write_text(
         "def spin(n):\n    while True:\n        n += 1\n\n"

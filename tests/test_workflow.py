@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from grader import github
+from grader.frontends import github
 from tests.variants import splice
 
 ROOT = Path(__file__).resolve().parent.parent

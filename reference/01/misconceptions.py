@@ -16,9 +16,9 @@ from collections import Counter
 
 import torch
 
-from grader.diagnose import Evidence, Heatmap, Misconception, probe
-from grader.feedback import show
-from grader.proxy import ForbiddenCall, SubmissionError
+from grader.grading.diagnose import Evidence, Heatmap, Misconception, probe
+from grader.grading.feedback import show
+from grader.grading.proxy import ForbiddenCall, SubmissionError
 
 SDPA, TOPK = "attention.scaled_dot_product_attention", "attention.top_k_attention"
 MHA = "attention.MultiHeadAttention"

@@ -29,7 +29,7 @@ from string import Template
 
 import pytest
 
-from grader.pool import MAX_TIMEOUTS
+from grader.isolation.pool import MAX_TIMEOUTS
 from tests.security.attacks import ATTACKS, Attack
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -25,7 +25,7 @@ import re
 import textwrap
 from typing import Any
 
-from grader.proxy import ForbiddenCall, LimitExceeded, NotImplementedYet
+from grader.grading.proxy import ForbiddenCall, LimitExceeded, NotImplementedYet
 from grader.results import FAILED, FORBIDDEN, NOT_IMPLEMENTED, TestDefinition
 
 MAX_MESSAGE_CHARS = 3000

@@ -3,7 +3,7 @@
 Nothing has to be shared with the cluster but the network: the assignment (reference and
 published folders) travels once to every Dask worker as data, each submission travels as its
 files' bytes, and each result comes back as the plain payload the results store keeps. A Dask
-worker process holds one :class:`grader.batch.GradingContext` (its own worker template, the
+worker process holds one :class:`grader.grading.context.GradingContext` (its own worker template, the
 collected suite, the recorded examples) for the whole run, so grades and outputs are those of a
 local run. Dask workers need this package and torch installed, and the same isolation tools
 (bubblewrap, Landlock, cgroups) for the same isolation level; a worker with one thread grades one
@@ -19,9 +19,10 @@ import threading
 from pathlib import Path
 from typing import Iterator
 
-from grader import store as store_mod
 from grader.assignment import load
-from grader.suite import fingerprint
+from grader.grading import store as store_mod
+from grader.grading.context import GradeRequest, GradingContext
+from grader.grading.suite import fingerprint
 
 CONNECT_SECONDS = 30  # how long to try reaching the scheduler
 _CONTEXTS: dict[str, tuple] = {}  # per Dask worker process: run key -> (GradingContext, its folder)
@@ -34,7 +35,7 @@ class ClusterError(RuntimeError):
 
 def grade_on_cluster(request, todo: dict[str, Path], address: str) -> Iterator:
     """Grade ``todo`` (student -> folder) on the Dask cluster at ``address``; yields each
-    :class:`grader.reports.StudentResult` as it arrives."""
+    :class:`grader.results.StudentResult` as it arrives."""
     try:
         from distributed import Client, as_completed
     except ImportError:
@@ -87,8 +88,6 @@ def _grade_task(bundle: dict, settings: dict, student: str, files: dict[str, byt
 
 
 def _context(bundle: dict, settings: dict):
-    from grader.batch import GradeRequest, GradingContext
-
     key = settings["key"]
     if key not in _CONTEXTS:
         _close_all()

@@ -26,12 +26,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader import assignment as assignment_mod
-from grader import generate
+from grader.authoring import generate
 
 TEMPLATE = "student_template"
 VENDOR = "vendor"
 JUNK = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", ".hypothesis", ".ipynb_checkpoints")
-ENGINE_SOURCE = Path(__file__).resolve().parent.parent  # the checkout holding grader/ and pyproject.toml
+ENGINE_SOURCE = Path(__file__).resolve().parents[2]  # the checkout holding grader/ and pyproject.toml
 
 
 class ExportError(ValueError):

@@ -25,7 +25,7 @@ from typing import Any, Callable
 from hypothesis.errors import HypothesisDeprecationWarning, UnsatisfiedAssumption
 from hypothesis.strategies import DataObject
 
-from grader.proxy import _StopTest
+from grader.grading.proxy import _StopTest
 
 
 class _Diverged(Exception):

@@ -4,32 +4,28 @@ Registered as a pytest plugin (entry point ``pytest11``); it only acts on tests 
 ``@pytest.mark.exercise("<id>", weight=1.0)``. It provides
 
 - ``--submission DIR``: test the modules in DIR instead of those beside the tests (no copying);
-- the ``student`` fixture (a :class:`grader.proxy.Submission`; a call running longer than
-  ``LOCAL_TIME_FACTOR`` times the assignment's ``call_seconds`` is stopped with a time-limit error)
+- the ``student`` fixture (a :class:`grader.grading.proxy.Submission` answered in-process, see
+  :mod:`grader.frontends.local`)
   and, for hidden tests run from a reference folder, the ``reference`` fixture (the reference
   modules, imported in-process);
 - failure reports that name the exercise, the property and the smallest failing input, with no
   harness traceback; an unimplemented exercise is one line;
 - a closing table of points per exercise, an estimate from the tests that ran;
-- ``--github-feedback``: the same feedback for a pull request (:mod:`grader.github`).
+- ``--github-feedback``: the same feedback for a pull request (:mod:`grader.frontends.github`).
 """
 
 from __future__ import annotations
 
 import gc
-import importlib.util
-import types
-from pathlib import Path
 
 import pytest
 
 from grader import assignment as assignment_mod
-from grader import feedback, results, sandbox
-
-_EXERCISE = "exercise"
-LOCAL_TIME_FACTOR = 4  # a student's laptop may be slower than the grading machine
-_OUTCOMES = pytest.StashKey[dict]()
-_RAISED = pytest.StashKey[BaseException]()
+from grader import results
+from grader.frontends.github import GitHubFeedback
+from grader.frontends.local_outcomes import OUTCOMES, RAISED, outcomes_by_folder, raised_by, submission_folder
+from grader.grading import feedback
+from grader.grading.suite import EXERCISE_MARK, definition, load_reference
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -38,17 +34,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="test the student modules in DIR instead of those beside the tests")
     group.addoption("--github-feedback", action="store_true", default=False,
                     help="in GitHub Actions: write the feedback to $GITHUB_STEP_SUMMARY and annotate "
-                    "the failing functions (grader.github)")
+                    "the failing functions (grader.frontends.github)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "exercise(id, weight=1.0): the assignment exercise a test belongs to, and its "
         "weight among that exercise's tests")
-    config.stash[_OUTCOMES] = {}
+    config.stash[OUTCOMES] = {}
     if config.getoption("github_feedback"):
-        from grader.github import GitHubFeedback
-
         config.pluginmanager.register(GitHubFeedback(config), "grader-github-feedback")
     from grader.testing import load_hypothesis_profile
 
@@ -58,26 +52,8 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Once torch and the tests are loaded, keep them out of garbage collections: with torch's
     objects in view, pytest's collections at the end of a run alone took over a second."""
-    if any(item.get_closest_marker(_EXERCISE) for item in session.items):
+    if any(item.get_closest_marker(EXERCISE_MARK) for item in session.items):
         gc.freeze()
-
-
-def definition(item: pytest.Item) -> results.TestDefinition | None:
-    """The test definition of an item marked with ``exercise``, else None."""
-    marker = item.get_closest_marker(_EXERCISE)
-    if marker is None:
-        return None
-    doc = (getattr(item, "obj", None).__doc__ or item.name).strip().splitlines()[0]
-    folder = assignment_mod.find_folder(item.path)
-    test_id = item.nodeid if folder is None else _relative_id(item, folder)
-    return results.TestDefinition(
-        id=test_id, exercise=marker.args[0], description=doc,
-        weight=float(marker.kwargs.get("weight", 1.0)),
-        hidden=item.path.name.startswith("test_hidden"))
-
-
-def _relative_id(item: pytest.Item, folder: Path) -> str:
-    return item.path.relative_to(folder).as_posix() + "::" + item.name
 
 
 # --- fixtures ----------------------------------------------------------------------------------
@@ -90,21 +66,14 @@ def _grader_submissions() -> dict:
 @pytest.fixture
 def student(request: pytest.FixtureRequest, _grader_submissions: dict):
     """The submission under test, reached through the same channel as in batch grading."""
-    from grader.executor import Executor
-    from grader.proxy import Submission, local_transport
+    from grader.frontends.local import local_submission
 
     assignment = _assignment_of(request)
     folder = submission_folder(request.config, assignment)
     if not folder.is_dir():
         raise pytest.UsageError(f"--submission {request.config.getoption('submission')}: no such folder")
     if folder not in _grader_submissions:
-        import torch
-
-        torch.set_num_threads(1)  # tests use tiny tensors: threads only contend (as in the worker)
-        executor = Executor(folder, assignment.forbidden_calls)
-        seconds = LOCAL_TIME_FACTOR * sandbox.Limits.from_mapping(assignment.limits).call_seconds
-        _grader_submissions[folder] = Submission(local_transport(executor, seconds),
-                                                 assignment.student_modules)
+        _grader_submissions[folder] = local_submission(folder, assignment)
     return _grader_submissions[folder]
 
 
@@ -116,24 +85,6 @@ def reference(request: pytest.FixtureRequest, _grader_submissions: dict):
     if key not in _grader_submissions:
         _grader_submissions[key] = load_reference(assignment)
     return _grader_submissions[key]
-
-
-def load_reference(assignment: assignment_mod.Assignment) -> types.SimpleNamespace:
-    """The reference's student modules imported in this process under private names."""
-    modules = {}
-    for name in assignment.student_modules:
-        path = assignment.folder / f"{name}.py"
-        spec = importlib.util.spec_from_file_location(f"_reference_{assignment.id}_{name}", path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        modules[name] = module
-    return types.SimpleNamespace(**modules)
-
-
-def submission_folder(config: pytest.Config, assignment: assignment_mod.Assignment) -> Path:
-    """The folder of the modules under test: ``--submission DIR``, else the assignment's own."""
-    chosen = config.getoption("submission")
-    return Path(chosen).resolve() if chosen else assignment.folder
 
 
 def _assignment_of(request: pytest.FixtureRequest) -> assignment_mod.Assignment:
@@ -152,7 +103,7 @@ def pytest_runtest_call(item: pytest.Item):
     try:
         return (yield)
     except BaseException as exc:
-        item.stash[_RAISED] = exc
+        item.stash[RAISED] = exc
         raise
 
 
@@ -165,29 +116,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         return
     folder = assignment_mod.find_folder(item.path)
     if call.excinfo is None:
-        item.config.stash[_OUTCOMES][item.nodeid] = (folder, results.TestOutcome(test, results.PASSED))
+        item.config.stash[OUTCOMES][item.nodeid] = (folder, results.TestOutcome(test, results.PASSED))
         return
     exc = raised_by(item, call)
     message = feedback.failure_message(exc, test, reproduce=f'pytest "{item.nodeid}"')
     outcome = results.TestOutcome(test, feedback.status_of(exc), message)
-    item.config.stash[_OUTCOMES][item.nodeid] = (folder, outcome)
+    item.config.stash[OUTCOMES][item.nodeid] = (folder, outcome)
     report.outcome = "failed"
     report.longrepr = message
     report.grader_status = outcome.status
-
-
-def raised_by(item: pytest.Item, call: pytest.CallInfo) -> BaseException | None:
-    """The exception the test itself raised in ``call``, if any."""
-    return None if call.excinfo is None else item.stash.get(_RAISED, call.excinfo.value)
-
-
-def outcomes_by_folder(config: pytest.Config) -> dict[Path, dict[str, results.TestOutcome]]:
-    """The outcomes recorded so far, by assignment folder: node id -> outcome."""
-    found: dict[Path, dict[str, results.TestOutcome]] = {}
-    for nodeid, (folder, outcome) in config.stash.get(_OUTCOMES, {}).items():
-        if folder is not None:
-            found.setdefault(folder, {})[nodeid] = outcome
-    return found
 
 
 def pytest_report_teststatus(report, config):

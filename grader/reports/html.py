@@ -18,8 +18,10 @@ from collections import Counter
 from html import escape
 from urllib.parse import quote
 
-from grader import feedback, reports, results
+from grader import results
 from grader.assignment import Assignment
+from grader.grading import feedback
+from grader.reports import summary
 
 STYLE = """body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
 table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3rem .6rem}td.n{text-align:right}
@@ -27,11 +29,11 @@ pre{background:#f6f6f6;padding:.6rem;overflow-x:auto;white-space:pre-wrap}
 .mistake{border-left:4px solid #d33;padding-left:.8rem}img{max-width:100%}"""
 
 
-def student_page(result: reports.StudentResult) -> str:
+def student_page(result: results.StudentResult) -> str:
     assignment, scores = result.assignment, result.scores
     body = [f"<h1>Assignment {escape(assignment.id)} ({escape(assignment.title)}): feedback for "
             f"{escape(result.student)}</h1>",
-            f"<p><strong>Total: {reports.number(result.total)} / {reports.number(assignment.total_points)}"
+            f"<p><strong>Total: {summary.number(result.total)} / {summary.number(assignment.total_points)}"
             "</strong></p>",
             "<table><tr><th>exercise</th><th>points</th><th>tests passed</th><th>note</th></tr>"]
     for exercise in assignment.exercises:
@@ -39,9 +41,9 @@ def student_page(result: reports.StudentResult) -> str:
         s = scores[exercise.id]
         name = escape(exercise.id)
         name = f"<a href=\"#{name}\">{name}</a>" if any(not o.passed for o in mine) else name
-        body.append(f"<tr><td>{name} ({escape(exercise.title)})</td><td class=n>{reports.number(s.points)} / "
-                    f"{reports.number(exercise.points)}</td><td class=n>{sum(o.passed for o in mine)}/"
-                    f"{len(mine)}</td><td>{escape(reports.exercise_note(mine, s))}</td></tr>")
+        body.append(f"<tr><td>{name} ({escape(exercise.title)})</td><td class=n>{summary.number(s.points)} / "
+                    f"{summary.number(exercise.points)}</td><td class=n>{sum(o.passed for o in mine)}/"
+                    f"{len(mine)}</td><td>{escape(summary.exercise_note(mine, s))}</td></tr>")
     body.append("</table>")
     for exercise in assignment.exercises:
         failed = [o for o in _outcomes_of(result, exercise.id) if not o.passed]
@@ -52,7 +54,7 @@ def student_page(result: reports.StudentResult) -> str:
         body.append("</ul>")
     if result.printed.strip():
         body += ["<h2>What your code printed (shortened)</h2>",
-                 f"<pre>{escape(result.printed[:reports.MAX_PRINTED_OUTPUT])}</pre>"]
+                 f"<pre>{escape(result.printed[:summary.MAX_PRINTED_OUTPUT])}</pre>"]
     body.append(f"<p><em>Graded in {result.execution_time:.1f} s; isolation: {escape(result.isolation)}.</em></p>")
     return _page(f"Feedback {assignment.id}: {result.student}", body)
 
@@ -61,14 +63,14 @@ def _exercise_section(exercise_id: str, title: str, failed: list, heatmaps) -> l
     section = [f"<h2 id=\"{escape(exercise_id)}\">{escape(exercise_id)} ({escape(title)})</h2>"]
     if all(o.status == results.NOT_IMPLEMENTED for o in failed):
         return section + ["<p>Not implemented yet.</p>"]
-    for diagnosis in reports.diagnoses(failed):
+    for diagnosis in summary.diagnoses(failed):
         section.append(f"<div class=mistake><pre>{escape(diagnosis)}</pre></div>")
     for pair in (h for h in heatmaps if h.exercise == exercise_id):
         section += [f"<p>Attention weights of {escape(pair.function)} on the smallest input where yours "
                     "differ (left: expected, right: yours):</p>",
                     _heatmap_svg(pair),
                     f"<details><summary>that input</summary><pre>{escape(pair.probe)}</pre></details>"]
-    groups = reports.failure_groups(failed)
+    groups = summary.failure_groups(failed)
     for mine in groups[:5]:
         first = mine[0]
         kind = "hidden test" if first.test.hidden else "public test"
@@ -81,7 +83,7 @@ def _exercise_section(exercise_id: str, title: str, failed: list, heatmaps) -> l
     return section
 
 
-def class_page(assignment: Assignment, graded: list[reports.StudentResult]) -> str:
+def class_page(assignment: Assignment, graded: list[results.StudentResult]) -> str:
     graded = sorted(graded, key=lambda r: r.student)
     body = [f"<h1>Assignment {escape(assignment.id)} ({escape(assignment.title)}): {len(graded)} students</h1>"]
     if graded:
@@ -94,7 +96,7 @@ def class_page(assignment: Assignment, graded: list[reports.StudentResult]) -> s
         mean = sum(r.scores[exercise.id].points for r in graded) / len(graded) if graded else 0.0
         rate = f"{100 * sum(o.passed for o in outcomes) / len(outcomes):.0f}%" if outcomes else "-"
         body.append(f"<tr><td>{escape(exercise.id)}</td><td class=n>{rate}</td><td class=n>{full}/"
-                    f"{len(graded)}</td><td class=n>{reports.number(mean)} / {reports.number(exercise.points)}</td></tr>")
+                    f"{len(graded)}</td><td class=n>{summary.number(mean)} / {summary.number(exercise.points)}</td></tr>")
     body.append("</table>")
     counts = misconception_counts(graded)
     body.append("<h2>Most frequent misconceptions</h2>")
@@ -107,18 +109,18 @@ def class_page(assignment: Assignment, graded: list[reports.StudentResult]) -> s
     body += ["<h2>Students</h2>", "<table><tr><th>student</th><th>total</th></tr>"]
     for r in graded:
         body.append(f"<tr><td><a href=\"{escape(quote(r.student))}/feedback.html\">{escape(r.student)}</a></td>"
-                    f"<td class=n>{reports.number(r.total)}</td></tr>")
+                    f"<td class=n>{summary.number(r.total)}</td></tr>")
     body.append("</table>")
     return _page(f"Assignment {assignment.id}: class results", body)
 
 
-def misconception_counts(graded: list[reports.StudentResult]) -> Counter:
+def misconception_counts(graded: list[results.StudentResult]) -> Counter:
     """For each named misconception, how many students it was named for."""
     return Counter(tag.split(":", 1)[1] for r in graded
                    for tag in {t for o in r.outcomes for t in o.tags if t.startswith("misconception:")})
 
 
-def _outcomes_of(result: reports.StudentResult, exercise_id: str) -> list[results.TestOutcome]:
+def _outcomes_of(result: results.StudentResult, exercise_id: str) -> list[results.TestOutcome]:
     return [o for o in result.outcomes if o.test.exercise == exercise_id]
 
 

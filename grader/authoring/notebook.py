@@ -26,7 +26,7 @@ import re
 from pathlib import Path
 
 from grader.assignment import Assignment
-from grader.generate import BEGIN, END, published_files
+from grader.authoring.generate import BEGIN, END, published_files
 
 HANDOUT = "README.md"
 MAX_NOTEBOOK_BYTES = 50_000_000

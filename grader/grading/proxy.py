@@ -17,13 +17,10 @@ are not plain data come back as :class:`RemoteObject`. A failing call raises
 
 from __future__ import annotations
 
-import contextlib
-import signal
-import threading
 import unittest
 from typing import Any, Callable
 
-from grader import wire
+from grader.worker import wire
 
 Transport = Callable[[dict], dict]  # a decoded request -> its decoded reply
 
@@ -77,7 +74,7 @@ class _Target:
         self._transport, self._target, self._label = transport, target, label
 
     def _request(self, op: str, **fields) -> Any:
-        reply = self._transport({"op": op, "target": self._target, **fields})
+        reply = self._transport({"op": op, "target": self._target, **_sendable(fields)})
         return _result(reply, self._label, self._transport)
 
 
@@ -176,6 +173,20 @@ def _result(reply: Any, label: str, transport: Transport) -> Any:
     return _wrap(reply.get("ok"), label, transport)
 
 
+def _sendable(value: Any) -> Any:
+    """``value`` with every :class:`RemoteObject` in it replaced by its handle (how it crosses
+    the channel: the worker resolves it to the object it holds)."""
+    if isinstance(value, RemoteObject):
+        return value.handle
+    if isinstance(value, list):
+        return [_sendable(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_sendable(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _sendable(v) for k, v in value.items()}
+    return value
+
+
 def _wrap(value: Any, label: str, transport: Transport) -> Any:
     if isinstance(value, wire.Handle):
         return RemoteObject(transport, value, label)
@@ -186,60 +197,3 @@ def _wrap(value: Any, label: str, transport: Transport) -> Any:
     if isinstance(value, dict):
         return {k: _wrap(v, label, transport) for k, v in value.items()}
     return value
-
-
-class TimeLimitExceeded(BaseException):
-    """Raised inside a local call that ran past its time limit (a BaseException, so that the
-    submission's ``except Exception`` does not swallow it); reported like the worker's limit."""
-
-
-def local_transport(executor, call_seconds: float = 0) -> Transport:
-    """Answer requests in this process, through the same encoding the worker channel uses.
-
-    With ``call_seconds``, a call still running after that long is interrupted (SIGALRM, main
-    thread only) and fails with a time-limit error, so an endless loop does not hang a student's
-    ``pytest``.
-    """
-
-    def transport(request: dict) -> dict:
-        decoded = wire.decode(wire.encode(request, handle_of))
-        with _alarm(call_seconds, request_label(decoded)):
-            reply = executor.handle(decoded)
-        return wire.decode(executor.encode_reply(reply))
-
-    return transport
-
-
-@contextlib.contextmanager
-def _alarm(seconds: float, label: str):
-    if not seconds or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def expire(signum, frame):
-        raise TimeLimitExceeded(f"time limit exceeded in {label} (more than {seconds:g} s)")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds, 1.0)  # again every second if it is caught
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
-def request_label(request: dict) -> str:
-    """What a request calls, for messages: ``attention.causal_mask``, or a handle's ``forward``."""
-    target = request.get("target") or {}
-    path = ".".join(target.get("path", []))
-    if "module" in target:
-        return f"{target['module']}.{path}"
-    return path or "the submission"
-
-
-def handle_of(value: Any) -> wire.Handle:
-    """The handle a :class:`RemoteObject` argument crosses the channel as (``wire.encode``'s
-    fallback); anything else that is not plain data cannot be sent."""
-    if isinstance(value, RemoteObject):
-        return value.handle
-    raise wire.WireError(f"{type(value).__name__} cannot be sent to the submission")

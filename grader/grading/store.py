@@ -16,8 +16,8 @@ from pathlib import Path
 
 from grader import results
 from grader.assignment import Assignment
-from grader.diagnose import WeightsPair
-from grader.reports import StudentResult
+from grader.grading.diagnose import WeightsPair
+from grader.results import StudentResult
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS results (

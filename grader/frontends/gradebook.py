@@ -19,10 +19,10 @@ import warnings
 from pathlib import Path
 
 from grader.assignment import Assignment, load
-from grader.batch import GradeRequest
-from grader.notebook import notebook_name
-from grader.reports import StudentResult
-from grader.store import Store
+from grader.authoring.notebook import notebook_name
+from grader.grading.context import GradeRequest
+from grader.grading.store import Store
+from grader.results import StudentResult
 
 SUBMITTED = "submitted"
 TIMESTAMP = "timestamp.txt"

@@ -23,7 +23,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from grader.suite import CollectedTest, Suite
+from grader.grading.suite import CollectedTest, Suite
 
 
 def cost(test: CollectedTest) -> int:

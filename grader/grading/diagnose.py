@@ -24,15 +24,16 @@ expected attention weights on the smallest probe where they differ (for the HTML
 from __future__ import annotations
 
 import functools
-import importlib.util
 import math
 import warnings
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from grader import feedback, results
-from grader.assignment import Assignment, AssignmentError
-from grader.proxy import ForbiddenCall, LimitExceeded, NotImplementedYet, SubmissionError
+from grader import results
+from grader.assignment import Assignment, AssignmentError, import_file
+from grader.grading import feedback
+from grader.grading.proxy import ForbiddenCall, LimitExceeded, NotImplementedYet, SubmissionError
 
 _STOPS = (NotImplementedYet, ForbiddenCall, LimitExceeded)  # the student's call cannot tell
 
@@ -172,9 +173,7 @@ def load(assignment: Assignment) -> Catalogue:
 
 @functools.cache
 def _import(path: str, assignment_id: str) -> Catalogue:
-    spec = importlib.util.spec_from_file_location(f"_misconceptions_{assignment_id}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = import_file(Path(path), f"_misconceptions_{assignment_id}")
     return Catalogue(tuple(getattr(module, "MISCONCEPTIONS", ())), tuple(getattr(module, "HEATMAPS", ())))
 
 

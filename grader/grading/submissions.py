@@ -18,8 +18,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from grader import reports, results
-from grader.notebook import NotebookError, read_modules
+from grader import results
+from grader.authoring.notebook import NotebookError, read_modules
 
 
 class NotebookFolders:
@@ -61,9 +61,9 @@ def notebook_in(folder: Path, student_modules: tuple[str, ...]) -> Path | None:
     return notebooks[0] if notebooks else None
 
 
-def unreadable(student: str, suite, error: NotebookError, isolation: str) -> reports.StudentResult:
+def unreadable(student: str, suite, error: NotebookError, isolation: str) -> results.StudentResult:
     """The result of a submission whose notebook could not be used: every test of ``suite``
     fails with ``error``, one identical message per exercise."""
     outcomes = tuple(results.TestOutcome(t.definition, results.FAILED, f"[{t.definition.exercise}] {error}")
                      for t in suite.tests)
-    return reports.StudentResult(student, suite.assignment, outcomes, 0.0, isolation)
+    return results.StudentResult(student, suite.assignment, outcomes, 0.0, isolation)

@@ -2,7 +2,7 @@
 
 With the option (the student repository's ``.github/workflows/feedback.yml`` passes it), the run
 
-- appends the feedback page (:func:`grader.reports.to_feedback_md`: points per exercise, then each
+- appends the feedback page (:func:`grader.reports.markdown.to_feedback_md`: points per exercise, then each
   failure with its smallest input and hint) to the file named by ``$GITHUB_STEP_SUMMARY``, and
 - prints one workflow command per failing function of the submission::
 
@@ -29,7 +29,9 @@ from pathlib import Path
 import pytest
 
 from grader import assignment as assignment_mod
-from grader import pytest_plugin, reports, results
+from grader import results
+from grader.frontends.local_outcomes import outcomes_by_folder, raised_by, submission_folder
+from grader.reports.markdown import to_feedback_md
 
 ANNOTATED = (results.FAILED, results.FORBIDDEN)
 STUDENT = "student"  # the fixture through which tests reach the submission
@@ -48,7 +50,7 @@ class GitHubFeedback:
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
         report = yield
-        exc = pytest_plugin.raised_by(item, call) if call.when == "call" else None
+        exc = raised_by(item, call) if call.when == "call" else None
         folder = None if exc is None else assignment_mod.find_folder(item.path)
         if folder is not None:
             modules = assignment_mod.load(folder).student_modules
@@ -58,14 +60,14 @@ class GitHubFeedback:
 
     def pytest_terminal_summary(self, terminalreporter, exitstatus) -> None:
         pages, commands = [], []
-        for folder, outcomes in pytest_plugin.outcomes_by_folder(self.config).items():
+        for folder, outcomes in outcomes_by_folder(self.config).items():
             assignment = assignment_mod.load(folder)
-            result = reports.StudentResult(
+            result = results.StudentResult(
                 student=os.environ.get("GITHUB_ACTOR") or "you", assignment=assignment,
                 outcomes=tuple(outcomes.values()), execution_time=time.monotonic() - self.started,
                 isolation="none (the public tests, run in this job)")
-            pages.append(reports.to_feedback_md(result) + "\n" + ESTIMATE_NOTE + "\n")
-            submission = pytest_plugin.submission_folder(self.config, assignment)
+            pages.append(to_feedback_md(result) + "\n" + ESTIMATE_NOTE + "\n")
+            submission = submission_folder(self.config, assignment)
             commands += annotations(assignment, submission, outcomes, self.referenced)
         if not pages:
             pages.append(f"pytest ran no graded tests (exit status {int(exitstatus)}).\n")

@@ -34,7 +34,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from grader import wire
+from grader.worker import wire
 
 MAX_TRACEBACK_CHARS = 4000
 

@@ -48,8 +48,10 @@ from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
 
-from grader import results, wire
-from grader.pool import Session
+import grader
+from grader import results
+from grader.isolation.pool import Session
+from grader.worker import wire
 
 _RESET = wire.frame(wire.encode({"op": "reset"}))
 
@@ -139,7 +141,7 @@ class Plans:
         versions of what shapes requests and answers."""
         versions = [version(name) for name in ("torch", "numpy", "hypothesis")]
         digest = hashlib.sha256(f"{fingerprint} {platform.python_version()} {versions}".encode())
-        for source in sorted(Path(__file__).parent.glob("*.py")):
+        for source in grader.source_files():
             digest.update(source.read_bytes())
         return digest.hexdigest()[:20]
 

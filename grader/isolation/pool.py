@@ -28,8 +28,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from grader import cgroups, sandbox, wire
-from grader.proxy import handle_of, request_label
+from grader.isolation import cgroups, layers
+from grader.worker import wire
+from grader.worker.confine import Limits
 
 _TICK = 0.05
 MAX_TIMEOUTS = 2  # a function that ran out of time or memory this often in a session is not called again
@@ -43,13 +44,13 @@ class TemplateError(RuntimeError):
 class Template:
     """One worker template process (torch imported once) and the limits its children get."""
 
-    def __init__(self, limits: sandbox.Limits = sandbox.Limits(), visible: tuple[str, ...] = ()):
+    def __init__(self, limits: Limits = Limits(), visible: tuple[str, ...] = ()):
         self.limits = limits
         self.scratch_root = Path(tempfile.mkdtemp(prefix="grader-workers-"))
         os.chmod(self.scratch_root, 0o711)
-        self._isolation = sandbox.Isolation()
+        self._isolation = layers.Isolation()
         self._ready = False
-        self.read_paths = [p for p in (*sandbox.SYSTEM_READ, *sandbox.python_read_paths()) if Path(p).exists()]
+        self.read_paths = [p for p in (*layers.SYSTEM_READ, *layers.python_read_paths()) if Path(p).exists()]
         self._cgroup = self._open_cgroup()
         self._count = 0
         self._start([str(Path(p).resolve()) for p in visible])
@@ -75,9 +76,9 @@ class Template:
         argv = [sys.executable, "-I", "-m", "grader.worker", str(theirs.fileno())]
         in_bwrap = False
         if "bwrap" in self.limits.layers:
-            why = sandbox.bwrap_available()
+            why = layers.bwrap_available()
             if why is None:
-                argv = sandbox.bwrap_command(self.read_paths + visible, [str(self.scratch_root)], env,
+                argv = layers.bwrap_command(self.read_paths + visible, [str(self.scratch_root)], env,
                                              drop_uid="uid" in self.limits.layers) + argv
                 in_bwrap = True
             else:
@@ -112,7 +113,7 @@ class Template:
         self.template_pid = int(ready.get("pid", self._process.pid))  # bwrap's child, when wrapped
 
     @property
-    def isolation(self) -> sandbox.Isolation:
+    def isolation(self) -> layers.Isolation:
         """The isolation layers reached (and why others were not)."""
         self.wait_ready()
         return self._isolation
@@ -342,9 +343,9 @@ class Session:
     @staticmethod
     def frame(request: dict) -> tuple[bytes, str, dict | None]:
         """``(framed request, its label, None)``, or an error reply when it cannot be sent."""
-        label = request_label(request)
+        label = wire.request_label(request)
         try:
-            return wire.frame(wire.encode(request, handle_of)), label, None
+            return wire.frame(wire.encode(request)), label, None
         except wire.WireError as exc:
             return b"", label, _error("BadArgument", f"cannot send the arguments of {label}: {exc}")
 
@@ -418,7 +419,7 @@ def _error(type_name: str, message: str) -> dict:
     return {"error": {"type": type_name, "message": message, "traceback": ""}, "forbidden": []}
 
 
-def _limits_mapping(limits: sandbox.Limits) -> dict:
+def _limits_mapping(limits: Limits) -> dict:
     return {name: (list(value) if isinstance(value, tuple) else value)
             for name, value in vars(limits).items()}
 

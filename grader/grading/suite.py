@@ -15,15 +15,18 @@ import contextlib
 import hashlib
 import inspect
 import io
+import types
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from grader import feedback, results
-from grader.assignment import Assignment, load
-from grader.replay import Replays
+from grader import results
+from grader.assignment import Assignment, find_folder, import_file, load
+from grader.grading import feedback
+from grader.grading.replay import Replays
 
 FIXTURES = ("student", "reference")
+EXERCISE_MARK = "exercise"  # @pytest.mark.exercise("<id>", weight=1.0)
 
 
 class CollectionError(RuntimeError):
@@ -113,8 +116,6 @@ def collect(reference: Path, published: Path) -> Suite:
     """Collect the public tests of ``published`` and the hidden tests of ``reference``."""
     import pytest
 
-    from grader import pytest_plugin
-
     assignment = load(reference)
     folders = [published / assignment.public_tests, reference / assignment.hidden_tests]
     files = sorted({*Path(folders[0]).glob("test_*.py"), *Path(folders[1]).glob("test_hidden_*.py")})
@@ -137,17 +138,17 @@ def collect(reference: Path, published: Path) -> Suite:
                               f"{report.getvalue()[-3000:]}")
     tests = []
     for item in collector.items:
-        definition = pytest_plugin.definition(item)
-        if definition is None:
+        test = definition(item)
+        if test is None:
             raise CollectionError(f"{item.nodeid} has no @pytest.mark.exercise(...) mark")
-        assignment.exercise(definition.exercise)  # an unknown id fails here, loudly
+        assignment.exercise(test.exercise)  # an unknown id fails here, loudly
         params = dict(getattr(getattr(item, "callspec", None), "params", {}))
         unknown = set(inspect.signature(item.function).parameters) - set(FIXTURES) - set(params)
         if unknown:
             raise CollectionError(f"{item.nodeid} asks for fixtures {sorted(unknown)}; tests may "
                                   f"use only {FIXTURES} and parametrize")
-        reproduce = "" if definition.hidden else f'pytest "{_public_path(item, published)}"'
-        tests.append(CollectedTest(definition, item.function, params, reproduce))
+        reproduce = "" if test.hidden else f'pytest "{_public_path(item, published)}"'
+        tests.append(CollectedTest(test, item.function, params, reproduce))
     return Suite(assignment, tuple(tests), fingerprint([reference, published]))
 
 
@@ -167,3 +168,28 @@ def fingerprint(folders: list[Path], exercises: tuple[str, ...] = ()) -> str:
 
 def fingerprint_of(base: str, exercises: tuple[str, ...]) -> str:
     return base if not exercises else f"{base}:{','.join(sorted(exercises))}"
+
+
+def definition(item: Any) -> results.TestDefinition | None:
+    """The test definition of a pytest item marked with ``exercise``, else None."""
+    marker = item.get_closest_marker(EXERCISE_MARK)
+    if marker is None:
+        return None
+    doc = (getattr(item, "obj", None).__doc__ or item.name).strip().splitlines()[0]
+    folder = find_folder(item.path)
+    test_id = item.nodeid if folder is None else _relative_id(item, folder)
+    return results.TestDefinition(
+        id=test_id, exercise=marker.args[0], description=doc,
+        weight=float(marker.kwargs.get("weight", 1.0)),
+        hidden=item.path.name.startswith("test_hidden"))
+
+
+def _relative_id(item: Any, folder: Path) -> str:
+    return item.path.relative_to(folder).as_posix() + "::" + item.name
+
+
+def load_reference(assignment: Assignment) -> types.SimpleNamespace:
+    """The reference's student modules imported in this process under private names."""
+    return types.SimpleNamespace(**{
+        name: import_file(assignment.folder / f"{name}.py", f"_reference_{assignment.id}_{name}")
+        for name in assignment.student_modules})

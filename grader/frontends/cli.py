@@ -28,7 +28,7 @@ def generate(
     check: bool = typer.Option(False, "--check", help="only report files that differ; exit 1 if any"),
 ) -> None:
     """Write assignments/ID/ (stubs, given files) from reference/ID/."""
-    from grader import generate as gen
+    from grader.authoring import generate as gen
 
     _write_or_check(assignment_id, root, check, gen)
 
@@ -40,7 +40,7 @@ def notebook(
     check: bool = typer.Option(False, "--check", help="only report whether it differs; exit 1 if so"),
 ) -> None:
     """Write the assignment as a notebook (handout + one stub cell per module, nbgrader metadata)."""
-    from grader import notebook as nb
+    from grader.authoring import notebook as nb
 
     _write_or_check(assignment_id, root, check, nb)
 
@@ -48,7 +48,8 @@ def notebook(
 def _write_or_check(assignment_id: str, root: Path, check: bool, writer) -> None:
     """``writer.write`` the generated files of assignments/ID (or with ``check``, list those
     ``writer.drift`` finds out of date, exit 1 if any); both return names in assignments/ID."""
-    from grader import assignment, generate as gen
+    from grader import assignment
+    from grader.authoring import generate as gen
 
     try:
         reference, published = assignment.locate(assignment_id, root)
@@ -71,7 +72,8 @@ def gradescope(
     root: Path = typer.Option(Path("."), help=ROOT_HELP),
 ) -> None:
     """Build a Gradescope autograder bundle (setup.sh, run_autograder, engine, hidden reference)."""
-    from grader import assignment, gradescope as gs
+    from grader import assignment
+    from grader.frontends import gradescope as gs
 
     try:
         reference, published = assignment.locate(assignment_id, root)
@@ -111,10 +113,11 @@ def grade(
 ) -> None:
     """Grade every sub-folder of SUBMISSIONS; writes grades.csv, results.json and feedback.md."""
     from grader import assignment
-    from grader.batch import GradeRequest, default_jobs, run_batch
-    from grader.distributed import ClusterError
-    from grader.pool import TemplateError
-    from grader.suite import CollectionError
+    from grader.grading.batch import run_batch
+    from grader.grading.context import GradeRequest, default_jobs
+    from grader.grading.dask_cluster import ClusterError
+    from grader.grading.suite import CollectionError
+    from grader.isolation.pool import TemplateError
 
     try:
         reference, published = assignment.locate(assignment_id, root)
@@ -129,7 +132,7 @@ def grade(
     try:
         code = run_batch(request)
         if course is not None:
-            from grader import gradebook
+            from grader.frontends import gradebook
 
             url = gradebook.record(request, course, course_assignment)
             typer.echo(f"wrote the scores into the nbgrader gradebook {url}", err=True)
@@ -141,7 +144,7 @@ def grade(
 def _submissions_source(submissions: Optional[Path], course: Optional[Path],
                         name: Optional[str]) -> tuple[Path, str]:
     """(the folder of student folders, the sub-folder of each that holds the submission)."""
-    from grader import gradebook
+    from grader.frontends import gradebook
 
     if (submissions is None) == (course is None):
         _fail("give either SUBMISSIONS or --nbgrader COURSE_DIR --assignment NAME")
@@ -160,8 +163,8 @@ def _submissions_source(submissions: Optional[Path], course: Optional[Path],
 
 
 def _parse_limits(pairs: list[str]) -> dict:
-    """``["call_seconds=5", "layers=bwrap,landlock"]`` -> typed values for grader.sandbox.Limits."""
-    from grader.sandbox import Limits
+    """``["call_seconds=5", "layers=bwrap,landlock"]`` -> typed values for grader.worker.confine.Limits."""
+    from grader.worker.confine import Limits
 
     values = {}
     for pair in pairs:
@@ -186,7 +189,9 @@ def export_student_repo(
     root: Path = typer.Option(Path("."), help=ROOT_HELP),
 ) -> None:
     """Build the students' repository: student_template/, assignments/*, the engine wheel."""
-    from grader import assignment, export, generate as gen
+    from grader import assignment
+    from grader.authoring import export
+    from grader.authoring import generate as gen
 
     try:
         done = export.export_student_repo(root, out, force=force)

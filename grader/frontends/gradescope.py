@@ -6,7 +6,7 @@ The zip (Gradescope unpacks it into ``/autograder/source``) holds
 
     setup.sh         run once when Gradescope builds the image: a venv with the CPU build of
                      torch and the engine, and bubblewrap where apt-get is available
-    run_autograder   run for every submission: ``python -I -m grader.gradescope ROOT ID``
+    run_autograder   run for every submission: ``python -I -m grader.frontends.gradescope ROOT ID``
     engine/          the engine's source (pyproject.toml, README.md, grader/)
     reference/ID/    the hidden side (solution, hidden tests): on Gradescope's machine only
     assignments/ID/  the published side (stubs, public tests)
@@ -35,7 +35,7 @@ TORCH = "torch==2.13.0"  # the version CI tests
 VENV = "/opt/llm-grader"
 
 SETUP = f"""#!/usr/bin/env bash
-# Gradescope runs this once, when it builds the autograder image (see grader/gradescope.py).
+# Gradescope runs this once, when it builds the autograder image (see grader/frontends/gradescope.py).
 set -euo pipefail
 cd "$(dirname "$0")"
 if command -v apt-get >/dev/null 2>&1; then
@@ -51,11 +51,11 @@ python3 -m venv {VENV}
 """
 
 RUN = """#!/usr/bin/env bash
-# Gradescope runs this for every submission (see grader/gradescope.py).
+# Gradescope runs this for every submission (see grader/frontends/gradescope.py).
 set -euo pipefail
 ROOT="${{AUTOGRADER_ROOT:-/autograder}}"
 cd "$ROOT/source"
-exec "${{GRADER_PYTHON:-{venv}/bin/python}}" -I -m grader.gradescope "$ROOT" {assignment_id}
+exec "${{GRADER_PYTHON:-{venv}/bin/python}}" -I -m grader.frontends.gradescope "$ROOT" {assignment_id}
 """
 
 
@@ -65,14 +65,16 @@ class BundleError(ValueError):
 
 def build_bundle(assignment: Assignment, reference: Path, published: Path, bundle: Path) -> None:
     """Write the autograder zip for ``assignment`` to ``bundle``."""
-    engine = Path(__file__).resolve().parent.parent
+    import grader
+
+    engine = Path(grader.__file__).resolve().parent.parent
     project_files = [engine / "pyproject.toml", engine / "README.md"]
     for path in project_files:
         if not path.is_file():
             raise BundleError(f"the engine's source is needed to bundle it and {path} does not "
                               "exist (run from a checkout of the project, installed with pip -e)")
     files = {f"engine/{p.name}": p for p in project_files}
-    files |= {f"engine/grader/{p.name}": p for p in sorted((engine / "grader").glob("*.py"))}
+    files |= {f"engine/{p.relative_to(engine).as_posix()}": p for p in grader.source_files()}
     for folder in (reference, published):
         files |= {f"{folder.parent.name}/{folder.name}/{p.relative_to(folder).as_posix()}": p
                   for p in sorted(folder.rglob("*"))
@@ -105,8 +107,9 @@ def submission_folder(root: Path, student_modules: tuple[str, ...]) -> Path:
 
 def grade_submission(root: Path, assignment_id: str, exercises: tuple[str, ...] = ()) -> Path:
     """Grade ``root/submission`` with the bundle in ``root/source``; returns the results.json."""
-    from grader import assignment, reports
-    from grader.batch import GradeRequest, GradingContext, default_jobs
+    from grader import assignment
+    from grader.grading.context import GradeRequest, GradingContext, default_jobs
+    from grader.reports.results_json import to_gradescope
 
     reference, published = assignment.locate(assignment_id, root / "source")
     definition = assignment.load(reference)
@@ -120,16 +123,16 @@ def grade_submission(root: Path, assignment_id: str, exercises: tuple[str, ...] 
         context.close()
     path = root / "results" / "results.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(reports.to_gradescope(result), indent=2))
+    path.write_text(json.dumps(to_gradescope(result), indent=2))
     return path
 
 
 def main(argv: list[str]) -> int:
-    """``python -m grader.gradescope ROOT ASSIGNMENT_ID`` (what run_autograder runs)."""
+    """``python -m grader.frontends.gradescope ROOT ASSIGNMENT_ID`` (what run_autograder runs)."""
     from grader.assignment import AssignmentError
 
     if len(argv) != 2:
-        print("usage: python -m grader.gradescope ROOT ASSIGNMENT_ID", file=sys.stderr)
+        print("usage: python -m grader.frontends.gradescope ROOT ASSIGNMENT_ID", file=sys.stderr)
         return 2
     exercises = tuple(x for x in os.environ.get("GRADER_EXERCISES", "").split(",") if x)
     try:

@@ -244,6 +244,15 @@ def _tensor_from_json(body: Any, limits: Limits):
     return flat.reshape(shape)
 
 
+def request_label(request: dict) -> str:
+    """What a request calls, for messages: ``attention.causal_mask``, or a handle's ``forward``."""
+    target = request.get("target") or {}
+    path = ".".join(target.get("path", []))
+    if "module" in target:
+        return f"{target['module']}.{path}"
+    return path or "the submission"
+
+
 # --- framing: a 4-byte big-endian length, then the message -------------------------------------
 
 _HEADER = struct.Struct(">I")

@@ -1,11 +1,11 @@
-"""The worker program: ``python -I -m grader.worker`` (started by :mod:`grader.pool`, never imported
-by the grading process).
+"""The worker program: ``python -I -m grader.worker`` (started by :mod:`grader.isolation.pool`, never
+imported by the grading process).
 
 It starts as a *template*: imports torch, NumPy and matplotlib once, then waits on its control
 socket. For every submission the grader sends ``{"op": "spawn", ...}`` with one end of a
 fresh socket pair attached; the template forks a child that confines itself (rlimits, Landlock,
 uid), loads nothing until asked, and answers requests on that socket with a
-:class:`grader.executor.Executor`. Forking costs milliseconds where a fresh interpreter with torch
+:class:`grader.worker.executor.Executor`. Forking costs milliseconds where a fresh interpreter with torch
 costs seconds; the template never runs submission code itself. Its control socket's fd number is
 its only argument.
 
@@ -26,7 +26,7 @@ import signal
 import socket
 import sys
 
-from grader import sandbox, wire
+from grader.worker import confine, wire
 
 _PR_SET_PDEATHSIG, _PR_SET_CHILD_SUBREAPER = 1, 36
 
@@ -34,10 +34,8 @@ _PR_SET_PDEATHSIG, _PR_SET_CHILD_SUBREAPER = 1, 36
 def main() -> None:
     control = socket.socket(fileno=int(sys.argv[1]))
     settings = _receive(control)
-    isolation = sandbox.Isolation()
-    _prepare_template(settings, isolation)
-    _send(control, {"ready": True, "pid": os.getpid(), "reached": isolation.reached,
-                    "missing": isolation.missing})
+    reached, missing = _prepare_template(settings)
+    _send(control, {"ready": True, "pid": os.getpid(), "reached": reached, "missing": missing})
     live: set[int] = set()
     while True:
         try:
@@ -61,13 +59,15 @@ def main() -> None:
             _send(control, {"error": "unknown control message"})
 
 
-def _prepare_template(settings: dict, isolation: sandbox.Isolation) -> None:
-    layers = settings["layers"]
+def _prepare_template(settings: dict) -> tuple[list[str], dict[str, str]]:
+    """Import and warm up what every child needs; returns the isolation layers reached here and
+    why the missing ones are missing."""
+    layers, reached, missing = settings["layers"], [], {}
     if settings.get("in_bwrap"):
-        isolation.reached.append("bwrap")
+        reached.append("bwrap")
     if "namespaces" in layers and not settings.get("in_bwrap"):
-        why = sandbox.unshare_network()
-        isolation.reached.append("namespaces") if why is None else isolation.missing.update(namespaces=why)
+        why = confine.unshare_network()
+        reached.append("namespaces") if why is None else missing.update(namespaces=why)
     os.environ["MPLBACKEND"] = "Agg"
     import matplotlib.pyplot  # loaded once here so that children fork it ready
     import numpy  # noqa: F401
@@ -79,20 +79,20 @@ def _prepare_template(settings: dict, isolation: sandbox.Isolation) -> None:
 
     ctypes.CDLL(None).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     if "landlock" in layers:
-        abi = sandbox.landlock_abi()
-        isolation.reached.append(f"landlock(abi {abi})") if abi else isolation.missing.update(
-            landlock="the kernel has no Landlock")
+        abi = confine.landlock_abi()
+        reached.append(f"landlock(abi {abi})") if abi else missing.update(landlock="the kernel has no Landlock")
     if "uid" in layers:
         if settings.get("in_bwrap") and settings.get("bwrap_uid"):
-            isolation.reached.append("uid")
+            reached.append("uid")
         else:
-            why = sandbox.can_drop_uid(settings["read"])
-            isolation.reached.append("uid") if why is None else isolation.missing.update(uid=why)
+            why = confine.can_drop_uid(settings["read"])
+            reached.append("uid") if why is None else missing.update(uid=why)
+    return reached, missing
 
 
 def _warm_up(torch, pyplot) -> None:
     """Run once what every child would otherwise load lazily (autograd, a traced call, a plot)."""
-    from grader.executor import Executor, _forbidden_tracer
+    from grader.worker.executor import Executor, _forbidden_tracer
 
     x = torch.ones(2, 2, dtype=torch.float64, requires_grad=True)
     with _forbidden_tracer(("warm-up",), []):
@@ -118,18 +118,18 @@ def _child(message: dict, fd: int, settings: dict) -> None:
         os.chdir(scratch)
         os.environ.update(HOME=scratch, TMPDIR=scratch, MPLCONFIGDIR=scratch)
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a full output file fails writes, no kill
-        limits = sandbox.Limits.from_mapping(message["limits"])
-        sandbox.apply_rlimits(limits)
+        limits = confine.Limits.from_mapping(message["limits"])
+        confine.apply_rlimits(limits)
         if "uid" in limits.layers and not settings.get("in_bwrap") and \
-                sandbox.can_drop_uid(settings["read"]) is None:
-            sandbox.drop_uid()
-        if "landlock" in limits.layers and sandbox.landlock_abi():
+                confine.can_drop_uid(settings["read"]) is None:
+            confine.drop_uid()
+        if "landlock" in limits.layers and confine.landlock_abi():
             read = [*settings["read"], message["folder"], f"/proc/{os.getpid()}"]
-            why = sandbox.landlock_restrict(read, [scratch], ["/dev/null", "/dev/zero",
+            why = confine.landlock_restrict(read, [scratch], ["/dev/null", "/dev/zero",
                                                               "/dev/urandom", "/dev/random"])
             if why:
                 raise RuntimeError(why)
-        from grader.executor import Executor
+        from grader.worker.executor import Executor
 
         executor = Executor(message["folder"], tuple(message.get("forbidden", ())))
         channel = socket.socket(fileno=fd)
