@@ -44,6 +44,7 @@ def grade(submissions: Path, out: Path, **options) -> dict:
     return outputs(out)
 
 
+@pytest.mark.slow
 def test_dask_cluster_grades_like_a_local_run(submissions, tmp_path):
     from distributed import LocalCluster
 

@@ -85,6 +85,7 @@ def test_no_hidden_test_and_no_solution_line_is_shipped(exported):
         assert not leaked, f"{where} holds lines of solutions or hidden tests: {leaked[:3]}"
 
 
+@pytest.mark.slow
 def test_public_tests_run_in_a_fresh_environment_from_the_wheel(exported, tmp_path):
     """A new virtual environment gets the engine from vendor/ (pip, no index); torch and the other
     dependencies come from this environment's site-packages, listed as plain paths so that their

@@ -10,6 +10,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from grader.frontends.cli import app
@@ -19,6 +20,7 @@ from tests.test_notebook import ASSIGNMENT, notebook_text, reference_modules
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow
 def test_run_autograder_grades_a_notebook_and_writes_gradescope_results(tmp_path):
     bundle = tmp_path / "autograder.zip"
     result = CliRunner().invoke(app, ["gradescope", "01", str(bundle), "--root", str(ROOT)])

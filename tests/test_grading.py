@@ -21,6 +21,8 @@ import pytest
 from grader.assignment import load
 from tests.variants import all_variants, build
 
+pytestmark = pytest.mark.slow  # the slow tier: python -m pytest --slow
+
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "reference" / "01"
 EXAMPLES = ROOT / "examples" / "submissions"

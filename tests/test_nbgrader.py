@@ -24,6 +24,8 @@ from grader.frontends.cli import app
 from tests.test_notebook import COMMITTED, reference_modules
 from tests.variants import splice
 
+pytestmark = pytest.mark.slow  # the slow tier: python -m pytest --slow
+
 ROOT = Path(__file__).resolve().parent.parent
 VARIANTS = ROOT / "tests" / "variants"
 NAME, COURSE_ID = "a01", "llm101"

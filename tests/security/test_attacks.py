@@ -32,6 +32,8 @@ import pytest
 from grader.isolation.pool import MAX_TIMEOUTS
 from tests.security.attacks import ATTACKS, Attack
 
+pytestmark = pytest.mark.slow  # the slow tier: python -m pytest --slow
+
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "reference" / "01"
 EXERCISES = ("masks", "params")
