@@ -14,10 +14,10 @@ ROOT = Path(__file__).resolve().parent.parent
 EXERCISES = ("sdpa", "masks", "topk", "mha", "posenc", "tokenizer", "params", "complexity", "plot")
 
 
-def student_pytest(*args: str) -> subprocess.CompletedProcess:
+def student_pytest(*args: str, cwd: Path = ROOT, tests: str = "assignments/01") -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
-    return subprocess.run([sys.executable, "-m", "pytest", "assignments/01", "-p", "no:cacheprovider",
-                           *args], cwd=ROOT, capture_output=True, text=True, env=env, timeout=600)
+    return subprocess.run([sys.executable, "-m", "pytest", *([tests] if tests else []), "-p", "no:cacheprovider",
+                           *args], cwd=cwd, capture_output=True, text=True, env=env, timeout=600)
 
 
 @pytest.fixture(scope="module")
@@ -47,15 +47,21 @@ def test_reference_passes_every_public_test(reference_run):
     assert re.search(r"^total\s+100\.0 / 100", out, re.MULTILINE)
 
 
-def test_a_mistake_names_exercise_property_and_smallest_input(tmp_path):
+def test_a_mistake_names_exercise_property_and_smallest_input_and_how_to_rerun_it(tmp_path):
+    """Run from inside the assignment's folder: the printed command works when pasted there."""
     variant = load(ROOT / "tests" / "variants" / "sdpa_missing_scale.py")
     folder = build(variant, tmp_path / "submission")
-    run = student_pytest("--submission", str(folder), "-k", "sdpa")
+    here = ROOT / "assignments" / "01"
+    run = student_pytest("--submission", str(folder), "-k", "sdpa", cwd=here, tests="")
     out = run.stdout
     assert run.returncode == 1
-    assert "[sdpa] " in out and "Smallest failing input:" in out and "Reproduce: pytest" in out
+    assert "[sdpa] " in out and "Smallest failing input:" in out
     assert "grader/" not in out  # no harness frames
     assert re.search(r"^sdpa\s+\d+/\d+\s+\d+\.\d / 20", out, re.MULTILINE)
+    command = re.search(r'Reproduce: pytest "([^"]+)"', out).group(1)
+    assert command.startswith("test_attention.py::test_sdpa")
+    again = student_pytest(command, "--submission", str(folder), cwd=here, tests="")
+    assert again.returncode == 1 and re.search(r"^1 failed", again.stdout.splitlines()[-1].strip("= "))
 
 
 def test_a_missing_submission_folder_is_a_clear_error():

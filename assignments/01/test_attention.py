@@ -407,7 +407,7 @@ def test_topk_masked_positions_never_kept_nor_counted(student, case, kk):
 @pytest.mark.exercise(TOPK, weight=2)
 @settings(max_examples=8)
 @given(case=attention_case(torch.float64), extra=st.integers(0, 3))
-def test_topk_large_k_equals_sdpa(student, case, extra):
+def test_topk_large_k_equals_full_attention(student, case, extra):
     """with k >= the number of keys, top-k attention equals F.scaled_dot_product_attention (k may exceed S)"""
     q, k, v, m, scale = case
     kk = k.shape[-2] + extra

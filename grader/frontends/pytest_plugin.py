@@ -17,6 +17,8 @@ Registered as a pytest plugin (entry point ``pytest11``); it only acts on tests 
 from __future__ import annotations
 
 import gc
+import os
+from pathlib import Path
 
 import pytest
 
@@ -119,12 +121,19 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         item.config.stash[OUTCOMES][item.nodeid] = (folder, results.TestOutcome(test, results.PASSED))
         return
     exc = raised_by(item, call)
-    message = feedback.failure_message(exc, test, reproduce=f'pytest "{item.nodeid}"')
+    message = feedback.failure_message(exc, test, reproduce=f'pytest "{_local_id(item)}"')
     outcome = results.TestOutcome(test, feedback.status_of(exc), message)
     item.config.stash[OUTCOMES][item.nodeid] = (folder, outcome)
     report.outcome = "failed"
     report.longrepr = message
     report.grader_status = outcome.status
+
+
+def _local_id(item: pytest.Item) -> str:
+    """The test's id relative to the folder pytest was started in, so that the command it
+    appears in works when pasted there (pytest's node id is relative to the rootdir)."""
+    path = os.path.relpath(item.path, item.config.invocation_params.dir)
+    return Path(path).as_posix() + "::" + item.name
 
 
 def pytest_report_teststatus(report, config):

@@ -336,7 +336,7 @@ def test_topk_hidden_masked_never_kept_and_dead_rows(student, reference, case, k
 @pytest.mark.exercise(TOPK, weight=2)
 @settings(max_examples=10)
 @given(case=attention_case(torch.float64, mask="maybe"), extra=st.integers(0, 4))
-def test_topk_hidden_large_k_equals_sdpa(student, reference, case, extra):
+def test_topk_hidden_large_k_equals_full_attention(student, reference, case, extra):
     """with k >= the number of keys (even k > S) the result equals scaled_dot_product_attention's"""
     q, k, v, m, scale = case
     kk = k.shape[-2] + extra

@@ -177,7 +177,7 @@ def test_hidden_mha_value_defaults_to_key(student, reference, case):
 @pytest.mark.exercise("mha", weight=3)
 @settings(max_examples=20)
 @given(case=cases(inputs="cross", mask_forms=MASK_FORMS[1:]))
-def test_hidden_mha_masks_match_reference(student, reference, case):
+def test_hidden_mha_with_a_mask_matches_reference(student, reference, case):
     """bool masks of shape (L, S), (1, L, S), (B, 1, L, S), (B, H, L, S), (B, 1, 1, S) match the reference, fully masked rows included"""
     compare(student, reference, case)
 
