@@ -272,7 +272,8 @@ def _print_summary(console, assignment: Assignment, graded: list[StudentResult],
                    absent: dict[str, str], skipped: tuple[str, ...], out: Path) -> None:
     terminal.print_summary(console, assignment, graded, absent, skipped)
     console.print(f"wrote {', '.join(str(out / name) for name in CLASS_FILES)}, and "
-                  f"{' + '.join(STUDENT_FILES)} per student in {out}", markup=False, highlight=False)
+                  f"{' + '.join(STUDENT_FILES)} per student in {out}", markup=False, highlight=False,
+                  soft_wrap=True)
     if graded:
-        console.print(f"isolation: {graded[-1].isolation}", markup=False, highlight=False)
+        console.print(f"isolation: {graded[-1].isolation}", markup=False, highlight=False, soft_wrap=True)
     sys.stderr.flush()

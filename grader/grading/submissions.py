@@ -268,8 +268,10 @@ def source_problem(path: Path) -> str:
         return f"{path.name} holds NUL bytes (is it a text file?); {_SAVE_AS}"
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-    except SyntaxError as exc:
-        return f"{path.name}: {exc.msg}; {_SAVE_AS}"
+    except SyntaxError as exc:  # a bad coding line, or bytes that are not UTF-8 in the first two lines
+        if not exc.msg.startswith("invalid or missing encoding declaration"):
+            return f"{path.name}: {exc.msg}; {_SAVE_AS}"
+        encoding = "utf-8"
     try:
         data.decode(encoding)
     except UnicodeDecodeError as exc:

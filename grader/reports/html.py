@@ -128,7 +128,7 @@ def _matrix(assignment: Assignment, graded: list[results.StudentResult], absent:
                       for e in assignment.exercises)
             + f"<th>total<br>/{summary.number(assignment.total_points)}</th><th>note</th></tr>"]
     for r in graded:
-        page = f"{escape(quote(r.student))}/feedback.html"
+        page = f"{escape(quote(r.student, safe=''))}/feedback.html"
         cells = []
         for exercise in assignment.exercises:
             score = r.scores[exercise.id]
@@ -172,7 +172,7 @@ def _misconceptions(graded: list[results.StudentResult]) -> list[str]:
     section.append("<table><tr><th>misconception</th><th>what it is</th><th>students</th><th>who</th></tr>")
     for name in sorted(who, key=lambda n: (-len({s for s, _ in who[n]}), n)):
         students = sorted({s for s, _ in who[name]})
-        links = ", ".join(f"<a href=\"{escape(quote(s))}/feedback.html#{escape(e)}\">{escape(s)}</a>"
+        links = ", ".join(f"<a href=\"{escape(quote(s, safe=''))}/feedback.html#{escape(e)}\">{escape(s)}</a>"
                           for s, e in sorted(who[name]))
         section.append(f"<tr><td><code>{escape(name)}</code></td><td>{escape(about[name])}</td>"
                        f"<td class=n>{len(students)}</td><td>{links}</td></tr>")
@@ -258,7 +258,7 @@ def _submission_notes(assignment: Assignment, graded: list[results.StudentResult
     by_kind: dict[str, list[str]] = {}
     for r in graded:
         for note in summary.class_notes(r, absent):
-            link = f"<a href=\"{escape(quote(r.student))}/feedback.html\">{escape(r.student)}</a>"
+            link = f"<a href=\"{escape(quote(r.student, safe=''))}/feedback.html\">{escape(r.student)}</a>"
             by_kind.setdefault(note.kind, []).append(f"{link} ({escape(note.text)})")
     section = ["<h2 id=\"notes\">Submissions to look at</h2>"]
     if not by_kind:

@@ -4,7 +4,8 @@ A table of points (student x exercise, and the total), readable at any width: st
 printed whole (never cut to ``stu…``), and when the columns do not fit the console's width (80
 when the output is a file or a pipe) the exercises are folded into several tables, each
 repeating the student column. Below it, one line per kind of note, naming every student it
-concerns: ``3 submissions contain no module of assignment 01: bob (found main.py), ...``.
+concerns: ``3 submissions contain no module of assignment 01: bob (found main.py), ...`` (never
+broken by the grader: a log keeps it on one line, a terminal wraps it).
 Names and messages are printed as plain text (a ``[bold]`` in a student id is not markup).
 """
 
@@ -19,7 +20,7 @@ from grader.reports.summary import NOTE_KINDS, class_notes, headline
 from grader.results import StudentResult
 
 _BORDER = 3  # a column's padding on both sides and its left border
-_MAX_DETAIL = 120  # characters of a note shown after a student's name
+_MAX_DETAIL = 200  # characters of a note shown after a student's name
 
 
 def print_summary(console, assignment: Assignment, graded: list[StudentResult], absent: dict[str, str],
@@ -30,20 +31,25 @@ def print_summary(console, assignment: Assignment, graded: list[StudentResult], 
     graded = sorted(graded, key=lambda r: r.student)
     for table in score_tables(assignment, graded, console.width):
         console.print(table)
-    for line in note_lines(assignment, graded, absent):
-        console.print(Text(line))
+    for line in note_lines(assignment, graded, absent):  # one line each, however long: the terminal wraps it
+        console.print(Text(line), soft_wrap=True)
     if skipped:
-        console.print(Text(f"also in SUBMISSIONS, not graded: {', '.join(skipped)}"))
+        console.print(Text(f"also in SUBMISSIONS, not graded: {', '.join(skipped)}"), soft_wrap=True)
 
 
 def score_tables(assignment: Assignment, graded: list[StudentResult], width: int) -> list[Table]:
-    """The points table, its exercise columns folded into as many tables as ``width`` needs."""
-    headers = [*(f"{e.id}\n/{e.points:g}" for e in assignment.exercises),
+    """The points table (the exercises anyone was graded on, and the total), its columns folded
+    into as many tables as ``width`` needs."""
+    shown = [i for i, e in enumerate(assignment.exercises)  # an exercise nobody was graded on: no column
+             if any(r.scores[e.id].total_weight for r in graded)] or list(range(len(assignment.exercises)))
+    headers = [*(f"{assignment.exercises[i].id}\n/{assignment.exercises[i].points:g}" for i in shown),
                f"total\n/{assignment.total_points:g}"]
-    rows = [points(r) for r in graded]
+    rows = [[p[i] for i in shown] + p[-1:] for p in map(points, graded)]
     widths = [max([len(line) for line in h.splitlines()] + [len(row[i]) for row in rows])
               for i, h in enumerate(headers)]
     name_width = max([len("student")] + [len(r.student) for r in graded])
+    # ids whole whenever the widest exercise column fits beside them; folded (never cut) otherwise
+    name_width = max(8, min(name_width, width - 1 - 2 * _BORDER - max(widths)))
     groups, current, used = [], [], 1 + name_width + _BORDER
     for i, w in enumerate(widths):
         if current and used + w + _BORDER > width:
@@ -58,7 +64,7 @@ def score_tables(assignment: Assignment, graded: list[StudentResult], width: int
         if len(groups) > 1:
             title += f" ({number + 1} of {len(groups)})"
         table = Table(title=title)
-        table.add_column("student", overflow="fold", min_width=min(name_width, max(8, width // 2)))
+        table.add_column("student", overflow="fold", width=name_width)
         for i in columns:
             table.add_column(headers[i], justify="right", no_wrap=True)
         for result, row in zip(graded, rows):
