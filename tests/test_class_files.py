@@ -14,7 +14,7 @@ from grader.grading.submissions import NO_MODULES, UNPACKED
 from grader.reports import html as pages
 from grader.reports import lms, spreadsheet, terminal
 from grader.results import Note, StudentResult
-from tests.test_pages import ASSIGNMENT, HOSTILE, Links, check_page, outcome
+from tests.test_pages import ASSIGNMENT, HOSTILE, check_page, outcome
 
 LONG = "a-student-id-that-is-long-2024"
 

@@ -9,8 +9,17 @@ from pathlib import Path
 import pytest
 
 from grader.grading.roster import RosterError, read_roster
-from grader.grading.submissions import (ENCODING, IGNORED, NESTED, NO_MODULES, NOTEBOOK, UNPACKED, UNUSABLE,
-                                        Intake, source_problem)
+from grader.grading.submissions import (
+    ENCODING,
+    IGNORED,
+    NESTED,
+    NO_MODULES,
+    NOTEBOOK,
+    UNPACKED,
+    UNUSABLE,
+    Intake,
+    source_problem,
+)
 from tests.test_notebook import notebook_text
 
 MODULES = ("attention", "tokenizer")
@@ -123,12 +132,18 @@ def test_two_folders_holding_the_work_at_one_depth_are_ambiguous(intake, tmp_pat
     assert intake.prepare(tmp_path / "eve").folder == tmp_path / "eve"
 
 
-def test_a_link_is_never_followed(intake, tmp_path):
+def test_a_link_is_never_followed_nor_read(intake, tmp_path):
     modules(tmp_path / "elsewhere")
+    (tmp_path / "elsewhere" / "secret.ipynb").write_text(notebook_text({"attention": "SECRET = 1\n"}))
+    (tmp_path / "elsewhere" / "secret.py").write_bytes("SECRET = 1\n".encode("utf-16"))
     (tmp_path / "finn").mkdir()
     (tmp_path / "finn" / "work").symlink_to(tmp_path / "elsewhere")
+    (tmp_path / "finn" / "work.ipynb").symlink_to(tmp_path / "elsewhere" / "secret.ipynb")
     prepared = intake.prepare(tmp_path / "finn")
-    assert prepared.folder is None and kinds(prepared)[NO_MODULES] == "found work"
+    assert prepared.folder is None and kinds(prepared)[NO_MODULES] == "found work, work.ipynb"
+    (tmp_path / "finn" / "attention.py").symlink_to(tmp_path / "elsewhere" / "secret.py")
+    prepared = intake.prepare(tmp_path / "finn")  # graded by the worker, which sees only its sandbox
+    assert prepared.folder == tmp_path / "finn" and prepared.notes == ()
 
 
 def test_a_notebook_anywhere_is_turned_into_modules(intake, tmp_path):

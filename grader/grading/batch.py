@@ -123,9 +123,11 @@ def _roster(request: GradeRequest, assignment: Assignment) -> Roster:
     """The students of SUBMISSIONS, after checking SUBMISSIONS and OUT can be used."""
     submissions, out = request.submissions, request.out
     if not submissions.exists():
-        raise BatchError(f"{submissions} does not exist: give the folder that holds a folder or zip per student")
+        raise BatchError(f"{submissions} does not exist: give the folder that holds a folder or zip "
+                         "per student")
     if submissions.is_file():
-        hint = (f": unpack it first (unzip {submissions} -d {submissions.with_suffix('')}) and give that folder"
+        hint = (f": unpack it first (unzip {submissions} -d {submissions.with_suffix('')}) and give "
+                "that folder"
                 if submissions.suffix.lower() == ".zip" else "")
         raise BatchError(f"{submissions} is a file, not a folder of submissions{hint}")
     if out.exists() and not out.is_dir():

@@ -226,7 +226,10 @@ def _holds_work(folder: Path, student_modules: tuple[str, ...]) -> bool:
 
 
 def _notebooks(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.glob("*.ipynb") if not is_junk(p.name) and p.is_file())
+    """The notebooks of ``folder``; a link is none (the trusted side reads a notebook: it must
+    be the student's, not a file of the grader's machine it points to)."""
+    return sorted(p for p in folder.glob("*.ipynb")
+                  if not is_junk(p.name) and p.is_file() and not p.is_symlink())
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -254,10 +257,10 @@ _SAVE_AS = "Python reads source files as UTF-8: save it as UTF-8"
 
 def source_problem(path: Path) -> str:
     """Why Python cannot decode ``path`` as source, naming the file and the encoding expected
-    ("" when it can, or when there is no such file): UTF-16 or UTF-32 text, NUL bytes, bytes
-    that are not UTF-8 (or not the encoding its ``# -*- coding: ... -*-`` line declares)."""
-    if not path.is_file() or path.stat().st_size > MAX_SOURCE_BYTES:
-        return ""
+    ("" when it can, or when there is no such file, or it is a link): UTF-16 or UTF-32 text, NUL
+    bytes, bytes that are not UTF-8 (or not the encoding its ``# -*- coding: ... -*-`` declares)."""
+    if path.is_symlink() or not path.is_file() or path.stat().st_size > MAX_SOURCE_BYTES:
+        return ""  # a link is left to the worker, which sees only what its sandbox shows
     data = path.read_bytes()
     for mark, encoding in _BYTE_ORDER_MARKS:
         if data.startswith(mark):
