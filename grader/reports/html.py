@@ -123,10 +123,13 @@ def _matrix(assignment: Assignment, graded: list[results.StudentResult], absent:
                      for t in (0, 0.25, 0.5, 0.75, 1))
     rows = [f"<h2 id=\"students\">Students &#215; exercises</h2><p>Points per exercise, coloured by "
             f"the share earned: {legend}; &#8211; not graded. A name leads to the student's feedback, "
-            "a score to what they lost there.</p><div style=\"overflow-x:auto\"><table><tr><th>student</th>"
+            "a score to what they lost there.</p>"
+            # wider than the text column (centred on the window), scrolling when even that is too narrow
+            "<div style=\"overflow-x:auto;width:min(80rem,96vw);margin-left:calc(50% - min(40rem,48vw))\">"
+            "<table><tr><th>student</th>"
+            f"<th>total<br>/{summary.number(assignment.total_points)}</th><th>note</th>"
             + "".join(f"<th title=\"{escape(e.title)}\">{escape(e.id)}<br>/{summary.number(e.points)}</th>"
-                      for e in assignment.exercises)
-            + f"<th>total<br>/{summary.number(assignment.total_points)}</th><th>note</th></tr>"]
+                      for e in assignment.exercises) + "</tr>"]
     for r in graded:
         page = f"{escape(quote(r.student, safe=''))}/feedback.html"
         cells = []
@@ -146,10 +149,9 @@ def _matrix(assignment: Assignment, graded: list[results.StudentResult], absent:
         graded_points = sum(e.points for e in assignment.exercises if r.scores[e.id].total_weight)
         share = r.total / graded_points if graded_points else 0.0
         rows.append(f"<tr><td style=\"white-space:nowrap\"><a href=\"{page}\">{escape(r.student)}</a></td>"
-                    f"{''.join(cells)}"
                     f"<td class=n style=\"background:{_score_colour(share)}\">"
-                    f"<strong>{summary.number(r.total)}</strong></td>"
-                    f"<td style=\"white-space:nowrap\">{notes}</td></tr>")
+                    f"<strong>{summary.number(r.total)}</strong></td><td style=\"white-space:nowrap\">{notes}</td>"
+                    f"{''.join(cells)}</tr>")
     return rows + ["</table></div>"]
 
 
@@ -172,8 +174,8 @@ def _misconceptions(graded: list[results.StudentResult]) -> list[str]:
     section.append("<table><tr><th>misconception</th><th>what it is</th><th>students</th><th>who</th></tr>")
     for name in sorted(who, key=lambda n: (-len({s for s, _ in who[n]}), n)):
         students = sorted({s for s, _ in who[name]})
-        links = ", ".join(f"<a href=\"{escape(quote(s, safe=''))}/feedback.html#{escape(e)}\">{escape(s)}</a>"
-                          for s, e in sorted(who[name]))
+        links = ", ".join(f"<a href=\"{escape(quote(s, safe=''))}/feedback.html#{escape(e)}\" "
+                          f"style=\"white-space:nowrap\">{escape(s)}</a>" for s, e in sorted(who[name]))
         section.append(f"<tr><td><code>{escape(name)}</code></td><td>{escape(about[name])}</td>"
                        f"<td class=n>{len(students)}</td><td>{links}</td></tr>")
     return section + ["</table>"]
