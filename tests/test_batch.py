@@ -86,7 +86,7 @@ def runs(tmp_path_factory):
     subs, found = base / "subs", {}
     make_class(subs)
     out = subs / "results"  # OUT inside SUBMISSIONS: never graded as a student
-    found["first"] = (grade(subs, out, jobs=2), snapshot(out))
+    found["first"] = (grade(subs, out), snapshot(out))
     found["again"] = (grade(subs, out), snapshot(out))  # graded by an earlier run: a second run grades nothing
     found["regrade"] = (grade(subs, out, students=("ada",), force=True), snapshot(out))
     shutil.move(subs / "cleo", base / "cleo")  # cleo leaves the course
