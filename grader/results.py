@@ -72,6 +72,15 @@ def total(scores: dict[str, ExerciseScore]) -> float:
 
 
 @dataclass(frozen=True)
+class Note:
+    """Something about the form of a submission that its student and the instructor should know:
+    how it was found (unpacked, in a sub-folder, a notebook) or why it could not be used.
+    ``kind`` is one of :data:`grader.grading.submissions.NOTE_KINDS`; ``text`` a short phrase."""
+    kind: str
+    text: str
+
+
+@dataclass(frozen=True)
 class StudentResult:
     student: str
     assignment: Assignment
@@ -81,6 +90,7 @@ class StudentResult:
     printed: str = ""  # what the submission wrote to stdout/stderr (truncated)
     events: tuple[str, ...] = field(default=())  # limits hit, crashes
     heatmaps: tuple = field(default=())  # expected vs student values (grader.grading.diagnose.WeightsPair)
+    notes: tuple[Note, ...] = field(default=())  # how the submission was found (grader.grading.submissions)
 
     @property
     def scores(self) -> dict[str, ExerciseScore]:

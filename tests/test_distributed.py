@@ -16,13 +16,14 @@ from grader.grading.context import GradeRequest
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "submissions"
 CLASS = ("ada", "cleo", "dev", "finn", "hana")  # correct, wrong, unfinished, broken import, mixed
+ZIPPED = "ben"  # correct, handed in as ben.zip
 EXERCISES = ("masks", "params")
 
 
 def outputs(out: Path) -> dict:
     """Every student's results.json without its timing, and grades.csv."""
     found = {"grades.csv": (out / "grades.csv").read_text()}
-    for student in CLASS:
+    for student in (*CLASS, ZIPPED):
         result = json.loads((out / student / "results.json").read_text())
         result.pop("execution_time", None)
         found[student] = result
@@ -34,6 +35,7 @@ def submissions(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("class")
     for student in CLASS:
         shutil.copytree(EXAMPLES / student, folder / student)
+    shutil.make_archive(str(folder / ZIPPED), "zip", EXAMPLES / ZIPPED)
     return folder
 
 
@@ -55,6 +57,7 @@ def test_dask_cluster_grades_like_a_local_run(submissions, tmp_path):
     assert remote == local
     rows = {row["student"]: row for row in csv.DictReader(io.StringIO(local["grades.csv"]))}
     assert (rows["ada"]["masks"], rows["ada"]["params"], rows["dev"]["sdpa"]) == ("10", "10", "")
+    assert (rows["ben"]["masks"], rows["ben"]["note"]) == ("10", "unpacked ben.zip")
     assert float(rows["hana"]["masks"]) < 10
 
 

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "reference" / "01"
 EXAMPLES = ROOT / "examples" / "submissions"
 ASSIGNMENT = load(REFERENCE)
-HEADER = "student,sdpa,masks,topk,mha,posenc,tokenizer,params,complexity,plot,total"
+HEADER = "student,sdpa,masks,topk,mha,posenc,tokenizer,params,complexity,plot,total,note"
 
 # The demo class of the README, and what each student must get (None: any score).
 DEMO = {

@@ -17,7 +17,7 @@ from grader.authoring.notebook import NotebookError, read_modules
 from grader.frontends.cli import app
 from grader.grading.batch import run_batch
 from grader.grading.context import GradeRequest
-from grader.grading.submissions import NotebookFolders
+from grader.grading.submissions import Intake
 from tests.test_generate import _split_lines
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -115,25 +115,24 @@ def test_module_names_that_are_not_identifiers_are_not_modules(tmp_path):
 
 
 def test_a_folder_is_a_notebook_submission_only_without_modules(tmp_path):
-    folders = NotebookFolders(ASSIGNMENT.student_modules)
+    intake = Intake(ASSIGNMENT.student_modules)
     try:
         (tmp_path / "both").mkdir()
         (tmp_path / "both" / "attention.py").write_text("X = 1\n")
         (tmp_path / "both" / "work.ipynb").write_text("{")
-        assert folders.modules_folder(tmp_path / "both") == tmp_path / "both"
+        assert intake.prepare(tmp_path / "both").folder == tmp_path / "both"
         (tmp_path / "two").mkdir()
         for name in ("a.ipynb", "b.ipynb"):
             (tmp_path / "two" / name).write_text(notebook_text({"attention": "X = 1\n"}))
-        with pytest.raises(NotebookError, match="2 notebooks"):
-            folders.modules_folder(tmp_path / "two")
+        assert "2 notebooks" in intake.prepare(tmp_path / "two").problem
         (tmp_path / "one").mkdir()
         (tmp_path / "one" / "work.ipynb").write_text(notebook_text({"attention": "X = 1\n"}))
-        written = folders.modules_folder(tmp_path / "one")
-        assert written.parent == folders.root
+        written = intake.prepare(tmp_path / "one").folder
+        assert written.parent == intake.root
         assert (written / "attention.py").read_text() == "# module: attention.py\nX = 1\n"
     finally:
-        folders.close()
-    assert not folders.root.exists()
+        intake.close()
+    assert not intake.root.exists()
 
 
 def test_a_class_mixing_module_folders_and_notebooks_is_graded(tmp_path):

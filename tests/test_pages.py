@@ -75,7 +75,13 @@ def check_page(path: Path) -> Links:
         else:
             from urllib.parse import unquote
 
-            assert (path.parent / unquote(href)).is_file(), f"{path}: broken link {href}"
+            page, _, anchor = href.partition("#")
+            target = path.parent / unquote(page)
+            assert target.is_file(), f"{path}: broken link {href}"
+            if anchor:
+                ids = Links()
+                ids.feed(target.read_text())
+                assert anchor in ids.ids, f"{path}: no anchor #{anchor} in {target}"
     return parser
 
 
@@ -85,12 +91,12 @@ def test_pages_embed_their_charts_link_existing_pages_and_escape_student_text(tm
         batch.write_student_outputs(tmp_path, result)
     (tmp_path / "index.html").write_text(pages.class_page(ASSIGNMENT, graded))
     index = check_page(tmp_path / "index.html")
-    assert len(index.links) == 3 and not index.images  # one link per student
-    assert index.charts == ["score histogram"] and len(index.rects) == 10  # ten bars
-    bars = index.rects  # totals 30, 10 and 0 of 100: one student in each of three bars
+    assert not index.images
+    assert index.charts == ["score histogram", "sdpa distribution", "masks distribution"]
+    bars = index.rects[:10]  # totals 30, 10 and 0 of 100: one student in each of three bars
     assert bars[0] == bars[1] == bars[3] > 0 and sum(b > 0 for b in bars) == 3
     text = (tmp_path / "index.html").read_text()
-    assert "sdpa.missing_scale</td><td class=n>1<" in text
+    assert "<code>sdpa.missing_scale</code></td><td>your scores are not multiplied by 1/√d_k</td><td class=n>1<" in text
     cleo = check_page(tmp_path / "cleo & co" / "feedback.html")
     assert cleo.charts == ["heatmap: expected and your attention weights"]
     assert len(cleo.rects) == 2 * 6 + 10  # two 2 x 3 panels and the colour scale

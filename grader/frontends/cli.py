@@ -1,4 +1,5 @@
-"""The ``grader`` command: ``grader generate 01``, ``grader grade 01 SUBMISSIONS --out OUT``.
+"""The ``grader`` command: ``grader generate 01``, ``grader grade 01 SUBMISSIONS --out OUT``,
+``grader report OUT``.
 
 Errors an instructor can act on are printed as one line (no traceback) with exit code 2.
 """
@@ -87,12 +88,15 @@ def gradescope(
 def grade(
     assignment_id: str = typer.Argument(..., help="assignment id, e.g. 01"),
     submissions: Optional[Path] = typer.Argument(
-        None, help="folder with one sub-folder per student (the modules, or one notebook)"),
+        None, help="folder with one folder or .zip per student (the modules, or one notebook, "
+        "possibly in a sub-folder)"),
     out: Path = typer.Option(Path("results"), "--out", help="where grades and feedback go"),
     jobs: Optional[int] = typer.Option(
         None, "--jobs", min=1, help="grading processes [default: one per CPU core]; with fewer "
         "submissions than jobs, each submission's exercises are split between them"),
     force: bool = typer.Option(False, "--force", help="regrade even unchanged submissions"),
+    prune: bool = typer.Option(False, "--prune", help="drop from OUT the students whose submission is "
+                               "no longer in SUBMISSIONS (kept and marked otherwise)"),
     shrink: bool = typer.Option(False, "--shrink", help="report the smallest failing input of each "
                                 "failed test, not the first found (slower)"),
     root: Path = typer.Option(Path("."), help=ROOT_HELP),
@@ -111,7 +115,8 @@ def grade(
     course_assignment: Optional[str] = typer.Option(
         None, "--assignment", metavar="NAME", help="the nbgrader assignment (with --nbgrader)"),
 ) -> None:
-    """Grade every sub-folder of SUBMISSIONS; writes grades.csv, results.json and feedback.md."""
+    """Grade every folder or zip of SUBMISSIONS; writes the class files (grades.csv, canvas.csv,
+    moodle.csv, index.html) for the whole class in OUT, and results.json + feedback per student."""
     from grader import assignment
     from grader.grading.batch import run_batch
     from grader.grading.context import GradeRequest, default_jobs
@@ -125,8 +130,8 @@ def grade(
         _fail(str(exc))
     submissions, inner = _submissions_source(submissions, course, course_assignment)
     request = GradeRequest(reference=reference, published=published, submissions=submissions,
-                           inner=inner,
-                           out=out, jobs=jobs or default_jobs(), force=force, students=tuple(only or ()),
+                           inner=inner, out=out, jobs=jobs or default_jobs(), force=force, prune=prune,
+                           students=tuple(only or ()),
                            exercises=tuple(exercise or ()), shrink=shrink,
                            limit_overrides=_parse_limits(limit or []), dask=dask)
     try:
@@ -151,8 +156,6 @@ def _submissions_source(submissions: Optional[Path], course: Optional[Path],
     if course is None:
         if name is not None:
             _fail("--assignment NAME goes with --nbgrader COURSE_DIR")
-        if not submissions.is_dir():
-            _fail(f"{submissions} is not a folder of submissions")
         return submissions, ""
     if not name:
         _fail("--nbgrader COURSE_DIR needs --assignment NAME, the nbgrader assignment to grade")
@@ -180,6 +183,23 @@ def _parse_limits(pairs: list[str]) -> dict:
         except ValueError:
             _fail(f"--limit {pair}: {text!r} is not a valid {type(default).__name__}")
     return values
+
+
+@app.command()
+def report(
+    out: Path = typer.Argument(..., help="a folder that `grader grade` wrote (it holds grades.sqlite)"),
+    root: Path = typer.Option(Path("."), help=ROOT_HELP),
+) -> None:
+    """Rewrite OUT's class files (grades.csv, canvas.csv, moodle.csv, index.html) and each
+    student's feedback from OUT/grades.sqlite, without grading."""
+    from grader import assignment
+    from grader.grading.batch import rebuild
+
+    try:
+        code = rebuild(out, root)
+    except (assignment.AssignmentError, ValueError) as exc:
+        _fail(str(exc))
+    raise typer.Exit(code)
 
 
 @app.command("export-student-repo")

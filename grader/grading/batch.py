@@ -1,12 +1,27 @@
-"""``grader grade``: a folder of submissions in, grades and feedback out.
+"""``grader grade``: a folder of submissions in, grades and feedback out; ``grader report``: the
+class files again, from what is stored.
 
-Each sub-folder of SUBMISSIONS is one student. Every result is saved to ``OUT/grades.sqlite``
-and written to ``OUT/<student>/results.json`` and ``feedback.md`` as soon as it is known;
-``OUT/grades.csv`` is rewritten from the store at the end. A rerun regrades only submissions
-whose content (or the assignment's tests) changed, unless ``force``.
+SUBMISSIONS holds one folder or ``.zip`` per student (:mod:`grader.grading.roster`); each is
+unpacked, looked through and checked by :mod:`grader.grading.submissions`. Every result is saved
+to ``OUT/grades.sqlite`` and written to ``OUT/<student>/results.json``, ``feedback.md`` and
+``feedback.html`` as soon as it is known. At the end the class files are rewritten from the store,
+for every student of the class in OUT, whatever subset this run graded (``--student``, a folder
+holding only late submissions):
+
+    OUT/grades.csv                  points per exercise, the total and a note, one row per student
+    OUT/canvas.csv, OUT/moodle.csv  the same points as the Canvas and Moodle gradebooks import them
+    OUT/index.html                  the class page
+
+A student whose submission is no longer in SUBMISSIONS keeps their row, with a note saying so,
+in the class files and the summary; ``prune`` drops them (their stored result and their files).
+A rerun regrades only submissions whose content (or the assignment's tests) changed, unless
+``force``.
 
 With ``jobs`` > 1, that many grading processes each hold the suite and a worker template; with
 ``dask``, the processes of a Dask cluster do (see :mod:`grader.grading.dask_cluster`).
+
+A SUBMISSIONS, OUT or ``--student`` that cannot be used is a :class:`BatchError` (or a
+:class:`grader.grading.roster.RosterError`), one line, before anything is graded.
 """
 
 from __future__ import annotations
@@ -14,36 +29,46 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import sqlite3
 import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
 from pathlib import Path
 
-from grader.assignment import Assignment, load
+from grader.assignment import Assignment, load, locate
 from grader.grading import store as store_mod
 from grader.grading.context import GradeRequest, GradingContext, plans_key
 from grader.grading.dask_cluster import grade_on_cluster
 from grader.grading.plans import Plans
-from grader.reports import html, markdown, results_json, spreadsheet
+from grader.grading.roster import Roster, read_roster
+from grader.reports import html, lms, markdown, results_json, spreadsheet, terminal
 from grader.results import StudentResult
+
+STORE = "grades.sqlite"
+CLASS_FILES = ("grades.csv", "canvas.csv", "moodle.csv", "index.html")
+STUDENT_FILES = ("results.json", "feedback.md", "feedback.html")
+
+
+class BatchError(ValueError):
+    """SUBMISSIONS, OUT or a selected student that cannot be used; one line saying why."""
 
 
 def run_batch(request: GradeRequest, console=None) -> int:
-    """Grade, write every output, print a summary; returns the exit code (0 unless unusable)."""
+    """Grade, write every output, print a summary; returns the exit code (0: graded)."""
     from rich.console import Console
 
     console = console or Console(stderr=True)
     assignment = load(request.reference)
-    students = _students(request)
-    request.out.mkdir(parents=True, exist_ok=True)
-    db = store_mod.Store(request.out / "grades.sqlite")
+    for exercise in request.exercises:
+        assignment.exercise(exercise)
+    roster = _roster(request, assignment)
+    students = _selected(roster, request.students)
+    db = open_store(request.out, assignment.id)
     try:
         from grader.grading.suite import fingerprint as suite_fingerprint
 
-        for exercise in request.exercises:
-            assignment.exercise(exercise)
         fingerprint = suite_fingerprint([request.reference, request.published], request.exercises)
-        hashes = {name: store_mod.content_hash(folder) for name, folder in students.items()}
+        hashes = {name: store_mod.content_hash(entry) for name, entry in students.items()}
         todo = [name for name in students
                 if request.force or not db.is_current(name, hashes[name], fingerprint)]
         console.print(f"assignment {assignment.id}: {len(students)} submissions, {len(todo)} to "
@@ -53,25 +78,107 @@ def run_batch(request: GradeRequest, console=None) -> int:
             db.save(result, hashes[result.student], fingerprint)
             write_student_outputs(request.out, result)
         Plans.compact(*cache)
-        graded = [r for r in (db.load(name, assignment) for name in students) if r]
-        spreadsheet.write_grades_csv(request.out / "grades.csv", assignment, graded)
-        _write_atomic(request.out / "index.html", html.class_page(assignment, graded))
+        absent = {name: str(request.submissions) for name in db.students() if name not in roster.entries}
+        if request.prune:
+            for name in absent:
+                db.delete(name)
+                _remove_student_outputs(request.out, name)
+            absent = {}
+        db.set_absent(absent)
+        graded = write_class_files(request.out, assignment, db)
     finally:
         db.close()
-    _print_summary(console, assignment, graded, request.out)
+    _print_summary(console, assignment, graded, absent, roster.skipped, request.out)
     return 0
 
 
-def _students(request: GradeRequest) -> dict[str, Path]:
-    folders = {p.name: p / request.inner for p in sorted(request.submissions.iterdir())
-               if p.is_dir() and not p.name.startswith((".", "_")) and (p / request.inner).is_dir()}
-    if request.students:
-        missing = set(request.students) - set(folders)
-        if missing:
-            raise SystemExit(f"error: no submission folder for {', '.join(sorted(missing))}")
-        folders = {n: folders[n] for n in request.students}
-    return folders
+def rebuild(out: Path, root: Path, console=None) -> int:
+    """``grader report OUT``: every output in OUT written again from ``OUT/grades.sqlite``,
+    without grading (the assignment is the one the store records, found under ``root``)."""
+    from rich.console import Console
 
+    console = console or Console(stderr=True)
+    if not (out / STORE).is_file():
+        raise BatchError(f"{out} holds no {STORE}: grade into it first "
+                         f"(grader grade ID SUBMISSIONS --out {out})")
+    db = open_store(out, None)
+    try:
+        assignment_id = db.assignment_id()
+        if assignment_id is None:
+            raise BatchError(f"{out / STORE} does not record its assignment (an older grader wrote it): "
+                             "grade into it once more")
+        assignment = load(locate(assignment_id, root)[0])
+        for result in db.load_all(assignment):
+            write_student_outputs(out, result)
+        graded, absent = write_class_files(out, assignment, db), db.absent()
+    finally:
+        db.close()
+    _print_summary(console, assignment, graded, absent, (), out)
+    return 0
+
+
+# --- what is graded, where it goes ------------------------------------------------------------
+
+def _roster(request: GradeRequest, assignment: Assignment) -> Roster:
+    """The students of SUBMISSIONS, after checking SUBMISSIONS and OUT can be used."""
+    submissions, out = request.submissions, request.out
+    if not submissions.exists():
+        raise BatchError(f"{submissions} does not exist: give the folder that holds a folder or zip "
+                         "per student")
+    if submissions.is_file():
+        hint = (f": unpack it first (unzip {submissions} -d {submissions.with_suffix('')}) and give "
+                "that folder"
+                if submissions.suffix.lower() == ".zip" else "")
+        raise BatchError(f"{submissions} is a file, not a folder of submissions{hint}")
+    if out.exists() and not out.is_dir():
+        raise BatchError(f"--out {out} is a file: give a folder for the grades (it is created if missing)")
+    folder, target = submissions.resolve(), out.resolve()
+    if target == folder:
+        raise BatchError(f"--out {out} is SUBMISSIONS itself: give another folder for the grades")
+    if target.is_relative_to(folder) and len(target.relative_to(folder).parts) > 1:
+        student = target.relative_to(folder).parts[0]
+        raise BatchError(f"--out {out} is inside the submission {student}: give a folder outside it")
+    try:
+        return read_roster(submissions, out, assignment.student_modules, request.inner,
+                           reserved=(STORE, *CLASS_FILES))
+    except PermissionError as exc:
+        raise BatchError(f"{submissions} cannot be read: {exc.strerror}") from None
+
+
+def _selected(roster: Roster, names: tuple[str, ...]) -> dict[str, Path]:
+    """The roster's entries, or only those of ``names`` (all of which must be there)."""
+    if not names:
+        return dict(roster.entries)
+    missing = sorted(set(names) - set(roster.entries))
+    if missing:
+        raise BatchError(f"no submission in {roster.folder} for --student {', '.join(missing)}")
+    return {n: roster.entries[n] for n in names}
+
+
+def open_store(out: Path, assignment_id: str | None) -> store_mod.Store:
+    """``OUT/grades.sqlite`` (OUT created when missing), checked to hold ``assignment_id``'s
+    results (or none yet), and recording it; any store with ``None``."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BatchError(f"cannot create --out {out}: {exc.strerror}") from None
+    if not os.access(out, os.W_OK):
+        raise BatchError(f"cannot write in --out {out}: permission denied")
+    try:
+        db = store_mod.Store(out / STORE)
+    except sqlite3.DatabaseError as exc:
+        raise BatchError(f"{out / STORE} is not a grades store ({exc}): give another --out") from None
+    stored = db.assignment_id()
+    if assignment_id is not None and stored not in (None, assignment_id):
+        db.close()
+        raise BatchError(f"{out} holds the grades of assignment {stored}: give another --out for "
+                         f"assignment {assignment_id}")
+    if assignment_id is not None and stored is None:
+        db.set_assignment_id(assignment_id)
+    return db
+
+
+# --- grading ------------------------------------------------------------------------------------
 
 def _grade_all(request: GradeRequest, todo: dict[str, Path], console, cache: tuple[Path, str]):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -100,8 +207,8 @@ def _results(request: GradeRequest, todo: dict[str, Path], cache: tuple[Path, st
     elif processes == 1:
         context = GradingContext(request, cache, shards)
         try:
-            for name, folder in todo.items():
-                yield context.grade(name, folder)
+            for name, entry in todo.items():
+                yield context.grade(name, entry)
         finally:
             context.close()
     else:
@@ -109,8 +216,8 @@ def _results(request: GradeRequest, todo: dict[str, Path], cache: tuple[Path, st
         pool = ProcessPoolExecutor(max_workers=processes, mp_context=get_context("spawn"),
                                    initializer=_init_process, initargs=(request, cache, shards))
         with pool:
-            futures = {pool.submit(_grade_in_process, name, str(folder)): name
-                       for name, folder in todo.items()}
+            futures = {pool.submit(_grade_in_process, name, str(entry)): name
+                       for name, entry in todo.items()}
             for future in as_completed(futures):
                 yield store_mod.from_payload(futures[future], assignment, future.result())
 
@@ -124,8 +231,8 @@ def _init_process(request: GradeRequest, plans_cache: tuple[Path, str], shards: 
     atexit.register(_CONTEXT.close)  # the pool's processes exit normally: stop the template, remove scratch
 
 
-def _grade_in_process(student: str, folder: str) -> dict:
-    return store_mod.to_payload(_CONTEXT.grade(student, Path(folder)))
+def _grade_in_process(student: str, entry: str) -> dict:
+    return store_mod.to_payload(_CONTEXT.grade(student, Path(entry)))
 
 
 # --- outputs -----------------------------------------------------------------------------------
@@ -138,25 +245,37 @@ def write_student_outputs(out: Path, result: StudentResult) -> None:
     _write_atomic(folder / "feedback.html", html.student_page(result))
 
 
+def _remove_student_outputs(out: Path, student: str) -> None:
+    """Remove the files the grader wrote for ``student`` (and their folder, when that leaves it empty)."""
+    folder = out / student
+    for name in STUDENT_FILES:
+        (folder / name).unlink(missing_ok=True)
+    if folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+
+
+def write_class_files(out: Path, assignment: Assignment, db: store_mod.Store) -> list[StudentResult]:
+    """Write :data:`CLASS_FILES` for every student in the store; returns their results."""
+    graded, absent = db.load_all(assignment), db.absent()
+    spreadsheet.write_grades_csv(out / "grades.csv", assignment, graded, absent)
+    lms.write_canvas_csv(out / "canvas.csv", assignment, graded)
+    lms.write_moodle_csv(out / "moodle.csv", assignment, graded)
+    _write_atomic(out / "index.html", html.class_page(assignment, graded, absent))
+    return graded
+
+
 def _write_atomic(path: Path, text: str) -> None:
     temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(text)
+    temporary.write_text(text, encoding="utf-8")
     os.replace(temporary, path)
 
 
-def _print_summary(console, assignment: Assignment, graded: list[StudentResult], out: Path) -> None:
-    from rich.table import Table
-
-    table = Table(title=f"assignment {assignment.id}: {len(graded)} students")
-    table.add_column("student")
-    for exercise in assignment.exercises:
-        table.add_column(f"{exercise.id}\n/{exercise.points:g}", justify="right")
-    table.add_column(f"total\n/{assignment.total_points:g}", justify="right")
-    for result in sorted(graded, key=lambda r: r.student):
-        table.add_row(*spreadsheet.csv_row(result))
-    console.print(table)
-    console.print(f"wrote {out / 'grades.csv'}, {out / 'index.html'}, and results.json + feedback.md + "
-                  f"feedback.html per student in {out}")
+def _print_summary(console, assignment: Assignment, graded: list[StudentResult],
+                   absent: dict[str, str], skipped: tuple[str, ...], out: Path) -> None:
+    terminal.print_summary(console, assignment, graded, absent, skipped)
+    console.print(f"wrote {', '.join(str(out / name) for name in CLASS_FILES)}, and "
+                  f"{' + '.join(STUDENT_FILES)} per student in {out}", markup=False, highlight=False,
+                  soft_wrap=True)
     if graded:
-        console.print(f"isolation: {graded[-1].isolation}")
+        console.print(f"isolation: {graded[-1].isolation}", markup=False, highlight=False, soft_wrap=True)
     sys.stderr.flush()

@@ -21,11 +21,10 @@ from pathlib import Path
 
 from grader import results
 from grader.assignment import load
-from grader.authoring.notebook import NotebookError
 from grader.grading import diagnose, shards
 from grader.grading import store as store_mod
 from grader.grading.plans import Plans
-from grader.grading.submissions import NotebookFolders, unreadable
+from grader.grading.submissions import Intake, unusable
 from grader.worker.confine import Limits
 
 
@@ -38,10 +37,11 @@ def default_jobs() -> int:
 class GradeRequest:
     reference: Path  # reference/NN: solution, hidden tests, assignment.toml
     published: Path  # assignments/NN: stubs and public tests
-    submissions: Path  # one sub-folder per student
+    submissions: Path  # one folder or zip per student
     out: Path
     jobs: int = 1
     force: bool = False  # regrade unchanged submissions too
+    prune: bool = False  # drop the stored results of students no longer in SUBMISSIONS
     students: tuple[str, ...] = ()  # only these (all when empty)
     exercises: tuple[str, ...] = ()  # only these exercises' tests (all when empty)
     shrink: bool = False  # shrink failing examples to the smallest (slower)
@@ -73,10 +73,10 @@ class GradingContext:
 
         assignment = load(request.reference)
         limits = Limits.from_mapping({**assignment.limits, **request.limit_overrides})
-        self.notebooks = NotebookFolders(assignment.student_modules)
+        self.intake = Intake(assignment.student_modules)
         # the template imports torch in the background while the tests are collected
         self.template = Template(limits, visible=(str(request.submissions.resolve()),
-                                                  str(self.notebooks.root)))
+                                                  str(self.intake.root)))
         if shards > 1:
             import torch
 
@@ -85,7 +85,7 @@ class GradingContext:
             self.suite = collect(request.reference, request.published).select(request.exercises)
         except BaseException:
             self.template.close()
-            self.notebooks.close()
+            self.intake.close()
             raise
         load_hypothesis_profile(shrink=request.shrink)  # after collect: pytest's plugin loads its own
         self.suite.set_shrinking(request.shrink)
@@ -98,22 +98,29 @@ class GradingContext:
         self.shards = shards
         gc.freeze()  # torch, the tests and the reference stay: keep them out of every collection
 
-    def grade(self, student: str, folder: Path) -> results.StudentResult:
+    def grade(self, student: str, entry: Path) -> results.StudentResult:
+        """``student``'s result for ``entry``, their folder or zip as it arrived
+        (:mod:`grader.grading.submissions` finds the modules in it, and notes how)."""
         start = time.perf_counter()
+        prepared = self.intake.prepare(entry)
         try:
-            folder = self.notebooks.modules_folder(folder)
-        except NotebookError as exc:
-            return unreadable(student, self.suite, exc, self.template.isolation.summary())
+            if prepared.folder is None:
+                result = unusable(student, self.suite, prepared.problem, self.template.isolation.summary())
+            else:
+                result = self._graded(student, prepared.folder)
+        finally:
+            self.intake.discard(prepared)
+        return dataclasses.replace(prepared.explained(result), execution_time=time.perf_counter() - start)
+
+    def _graded(self, student: str, folder: Path) -> results.StudentResult:
         groups = shards.partition(self.suite, self.shards)
         if len(groups) <= 1:
-            result = self._grade(student, folder, self.suite)
-        else:
-            self.template.wait_ready()  # before forking: the copies share its control channel
-            jobs = [functools.partial(self._grade_part, student, folder, self.suite.select(group), copy)
-                    for copy, group in enumerate(groups)]
-            parts = [store_mod.from_payload(student, self.assignment, p) for p in shards.run_forked(jobs)]
-            result = self._merged(student, parts)
-        return dataclasses.replace(result, execution_time=time.perf_counter() - start)
+            return self._grade(student, folder, self.suite)
+        self.template.wait_ready()  # before forking: the copies share its control channel
+        jobs = [functools.partial(self._grade_part, student, folder, self.suite.select(group), copy)
+                for copy, group in enumerate(groups)]
+        parts = [store_mod.from_payload(student, self.assignment, p) for p in shards.run_forked(jobs)]
+        return self._merged(student, parts)
 
     def _grade(self, student: str, folder: Path, suite) -> results.StudentResult:
         from grader.grading.proxy import Submission
@@ -156,4 +163,4 @@ class GradingContext:
         if self.plans_cache is not None:
             self.plans.save(*self.plans_cache)
         self.template.close()
-        self.notebooks.close()
+        self.intake.close()

@@ -34,7 +34,7 @@ class ClusterError(RuntimeError):
 
 
 def grade_on_cluster(request, todo: dict[str, Path], address: str) -> Iterator:
-    """Grade ``todo`` (student -> folder) on the Dask cluster at ``address``; yields each
+    """Grade ``todo`` (student -> folder or zip) on the Dask cluster at ``address``; yields each
     :class:`grader.results.StudentResult` as it arrives."""
     try:
         from distributed import Client, as_completed
@@ -52,10 +52,16 @@ def grade_on_cluster(request, todo: dict[str, Path], address: str) -> Iterator:
                     "shrink": request.shrink, "limits": dict(request.limit_overrides)}
         settings["key"] = repr((fingerprint([request.reference, request.published], request.exercises),
                                 request.shrink, sorted(settings["limits"].items())))
-        futures = {client.submit(_grade_task, shared, settings, name, read_folder(folder),
-                                 pure=False): name for name, folder in todo.items()}
+        futures = {client.submit(_grade_task, shared, settings, name, read_entry(entry),
+                                 pure=False): name for name, entry in todo.items()}
         for future in as_completed(futures, loop=client.loop):
             yield store_mod.from_payload(futures[future], assignment, future.result())
+
+
+def read_entry(entry: Path) -> dict[str, bytes]:
+    """A student's folder as :func:`read_folder` reads it; their zip as the one file of a folder
+    (which the Dask worker's intake unpacks, as a local run unpacks the zip itself)."""
+    return {entry.name: entry.read_bytes()} if entry.is_file() else read_folder(entry)
 
 
 def read_folder(folder: Path) -> dict[str, bytes]:

@@ -3,9 +3,11 @@
     student_page(result)              -> the student's page: exercise table, named mistakes, each
                                          kind of failure with its message, heatmaps of expected vs
                                          the student's attention weights (inline SVG)
-    class_page(assignment, results)   -> score histogram (inline SVG), pass rate per exercise, the
-                                         most frequent misconceptions with counts, a link to every
-                                         student's page
+    class_page(assignment, results)   -> what to re-teach: score histogram, the student x exercise
+                                         matrix (coloured), each misconception with the students who
+                                         made it (linked), the tests the class fails most, each
+                                         exercise's score distribution (inline SVG), the submissions
+                                         whose form needs a look
 
 Self-contained files (images embedded), no scripts. Every text that a submission can influence
 (messages, printed output, student names) is escaped.
@@ -34,8 +36,11 @@ def student_page(result: results.StudentResult) -> str:
     body = [f"<h1>Assignment {escape(assignment.id)} ({escape(assignment.title)}): feedback for "
             f"{escape(result.student)}</h1>",
             f"<p><strong>Total: {summary.number(result.total)} / {summary.number(assignment.total_points)}"
-            "</strong></p>",
-            "<table><tr><th>exercise</th><th>points</th><th>tests passed</th><th>note</th></tr>"]
+            "</strong></p>"]
+    if result.notes:
+        body += ["<h2>About your submission</h2><ul>",
+                 *(f"<li>{escape(s)}</li>" for s in summary.note_sentences(result)), "</ul>"]
+    body.append("<table><tr><th>exercise</th><th>points</th><th>tests passed</th><th>note</th></tr>")
     for exercise in assignment.exercises:
         mine = _outcomes_of(result, exercise.id)
         s = scores[exercise.id]
@@ -83,41 +88,187 @@ def _exercise_section(exercise_id: str, title: str, failed: list, heatmaps) -> l
     return section
 
 
-def class_page(assignment: Assignment, graded: list[results.StudentResult]) -> str:
-    graded = sorted(graded, key=lambda r: r.student)
-    body = [f"<h1>Assignment {escape(assignment.id)} ({escape(assignment.title)}): {len(graded)} students</h1>"]
+def class_page(assignment: Assignment, graded: list[results.StudentResult],
+               absent: dict[str, str] | None = None) -> str:
+    """``OUT/index.html``: what the class did, to decide what to re-teach. ``graded`` is every
+    student's result (the whole class, from the store); ``absent``: the students whose submission
+    was not in SUBMISSIONS at the last run (student -> that folder), marked as such."""
+    graded, absent = sorted(graded, key=lambda r: r.student), absent or {}
+    body = [f"<h1>Assignment {escape(assignment.id)} ({escape(assignment.title)}): "
+            f"{len(graded)} students</h1>"]
     if graded:
-        body.append(_histogram_svg([r.total for r in graded], assignment.total_points))
-    body += ["<h2>Pass rate per exercise</h2>",
-             "<table><tr><th>exercise</th><th>tests passed</th><th>full marks</th><th>mean points</th></tr>"]
-    for exercise in assignment.exercises:
-        outcomes = [o for r in graded for o in _outcomes_of(r, exercise.id)]
-        full = sum(r.scores[exercise.id].points >= exercise.points for r in graded)
-        mean = sum(r.scores[exercise.id].points for r in graded) / len(graded) if graded else 0.0
-        rate = f"{100 * sum(o.passed for o in outcomes) / len(outcomes):.0f}%" if outcomes else "-"
-        body.append(f"<tr><td>{escape(exercise.id)}</td><td class=n>{rate}</td><td class=n>{full}/"
-                    f"{len(graded)}</td><td class=n>{summary.number(mean)} / {summary.number(exercise.points)}</td></tr>")
-    body.append("</table>")
-    counts = misconception_counts(graded)
-    body.append("<h2>Most frequent misconceptions</h2>")
-    if counts:
-        body.append("<table><tr><th>misconception</th><th>students</th></tr>")
-        body += [f"<tr><td>{escape(name)}</td><td class=n>{n}</td></tr>" for name, n in counts.most_common(15)]
-        body.append("</table>")
-    else:
-        body.append("<p>None named.</p>")
-    body += ["<h2>Students</h2>", "<table><tr><th>student</th><th>total</th></tr>"]
-    for r in graded:
-        body.append(f"<tr><td><a href=\"{escape(quote(r.student))}/feedback.html\">{escape(r.student)}</a></td>"
-                    f"<td class=n>{summary.number(r.total)}</td></tr>")
-    body.append("</table>")
+        totals = sorted(r.total for r in graded)
+        full = sum(t >= assignment.total_points for t in totals)
+        body += [f"<p>Mean {summary.number(sum(totals) / len(totals))}, median "
+                 f"{summary.number(totals[len(totals) // 2])} of {summary.number(assignment.total_points)} "
+                 f"points; {full} of {len(graded)} with full marks. Sections: "
+                 "<a href=\"#students\">students &#215; exercises</a>, "
+                 "<a href=\"#misconceptions\">misconceptions</a>, "
+                 "<a href=\"#tests\">tests the class fails most</a>, "
+                 "<a href=\"#exercises\">scores per exercise</a>, "
+                 "<a href=\"#notes\">submissions to look at</a>.</p>",
+                 _histogram_svg(totals, assignment.total_points)]
+    body += _matrix(assignment, graded, absent)
+    body += _misconceptions(graded)
+    body += _failed_tests(graded)
+    body += _exercise_distributions(assignment, graded)
+    body += _submission_notes(assignment, graded, absent)
     return _page(f"Assignment {assignment.id}: class results", body)
 
 
-def misconception_counts(graded: list[results.StudentResult]) -> Counter:
-    """For each named misconception, how many students it was named for."""
-    return Counter(tag.split(":", 1)[1] for r in graded
-                   for tag in {t for o in r.outcomes for t in o.tags if t.startswith("misconception:")})
+def _matrix(assignment: Assignment, graded: list[results.StudentResult], absent: dict[str, str]) -> list[str]:
+    """Student x exercise points, each cell coloured by the share of the exercise's points (and
+    linked to the student's feedback on that exercise when it lost any)."""
+    legend = "".join(f"<span style=\"background:{_score_colour(t)};padding:0 .5rem\">{round(100 * t)}%</span>"
+                     for t in (0, 0.25, 0.5, 0.75, 1))
+    rows = [f"<h2 id=\"students\">Students &#215; exercises</h2><p>Points per exercise, coloured by "
+            f"the share earned: {legend}; &#8211; not graded. A name leads to the student's feedback, "
+            "a score to what they lost there.</p>"
+            # wider than the text column (centred on the window), scrolling when even that is too narrow
+            "<div style=\"overflow-x:auto;width:min(80rem,96vw);margin-left:calc(50% - min(40rem,48vw))\">"
+            "<table><tr><th>student</th>"
+            f"<th>total<br>/{summary.number(assignment.total_points)}</th><th>note</th>"
+            + "".join(f"<th title=\"{escape(e.title)}\">{escape(e.id)}<br>/{summary.number(e.points)}</th>"
+                      for e in assignment.exercises) + "</tr>"]
+    for r in graded:
+        page = f"{escape(quote(r.student, safe=''))}/feedback.html"
+        cells = []
+        for exercise in assignment.exercises:
+            score = r.scores[exercise.id]
+            if not score.total_weight:
+                cells.append("<td class=n>&#8211;</td>")
+                continue
+            text = summary.number(score.points)
+            if any(not o.passed for o in _outcomes_of(r, exercise.id)):
+                text = f"<a href=\"{page}#{escape(exercise.id)}\">{text}</a>"
+            cells.append(f"<td class=n style=\"background:{_score_colour(score.points / exercise.points)}\">"
+                         f"{text}</td>")
+        problems = [n for n in summary.class_notes(r, absent) if summary.is_problem(n)]
+        notes = ", ".join(f"<a href=\"#notes\" title=\"{escape(summary.describe(n))}\">"
+                          f"{escape(summary.NOTE_BRIEF[n.kind])}</a>" for n in problems)
+        graded_points = sum(e.points for e in assignment.exercises if r.scores[e.id].total_weight)
+        share = r.total / graded_points if graded_points else 0.0
+        rows.append(f"<tr><td style=\"white-space:nowrap\"><a href=\"{page}\">{escape(r.student)}</a></td>"
+                    f"<td class=n style=\"background:{_score_colour(share)}\">"
+                    f"<strong>{summary.number(r.total)}</strong></td><td style=\"white-space:nowrap\">{notes}</td>"
+                    f"{''.join(cells)}</tr>")
+    return rows + ["</table></div>"]
+
+
+def _misconceptions(graded: list[results.StudentResult]) -> list[str]:
+    """For each named misconception (most frequent first), what it is and who made it."""
+    who: dict[str, list[tuple[str, str]]] = {}  # misconception -> (student, exercise)
+    about: dict[str, str] = {}
+    for r in graded:
+        for o in r.outcomes:
+            for tag in o.tags:
+                name = tag.removeprefix("misconception:")
+                if name == tag:
+                    continue
+                if (r.student, o.test.exercise) not in who.setdefault(name, []):
+                    who[name].append((r.student, o.test.exercise))
+                about.setdefault(name, _explanation(o.message, name))
+    section = ["<h2 id=\"misconceptions\">Misconceptions</h2>"]
+    if not who:
+        return section + ["<p>None named.</p>"]
+    section.append("<table><tr><th>misconception</th><th>what it is</th><th>students</th><th>who</th></tr>")
+    for name in sorted(who, key=lambda n: (-len({s for s, _ in who[n]}), n)):
+        students = sorted({s for s, _ in who[name]})
+        links = ", ".join(f"<a href=\"{escape(quote(s, safe=''))}/feedback.html#{escape(e)}\" "
+                          f"style=\"white-space:nowrap\">{escape(s)}</a>" for s, e in sorted(who[name]))
+        section.append(f"<tr><td><code>{escape(name)}</code></td><td>{escape(about[name])}</td>"
+                       f"<td class=n>{len(students)}</td><td>{links}</td></tr>")
+    return section + ["</table>"]
+
+
+def _explanation(message: str, name: str) -> str:
+    """The one-line explanation of misconception ``name`` in a failure ``message``."""
+    mark = f"{feedback.DIAGNOSIS_MARK} ({name}): "
+    return next((line[len(mark):] for line in feedback.split_diagnosis(message)[1].splitlines()
+                 if line.startswith(mark)), "")
+
+
+def _failed_tests(graded: list[results.StudentResult], shown: int = 12, per_exercise: int = 3) -> list[str]:
+    """The tests failed by the most students whose code ran (a test not implemented yet does not
+    count; at most ``per_exercise`` of an exercise), with the mistakes named on those failures
+    and one of their errors."""
+    tried: Counter = Counter()
+    failed: dict[str, list[results.TestOutcome]] = {}
+    ran = [r for r in graded if summary.was_run(r)]
+    for r in ran:
+        for o in r.outcomes:
+            if o.status != results.NOT_IMPLEMENTED:
+                tried[o.test.id] += 1
+                if not o.passed:
+                    failed.setdefault(o.test.id, []).append(o)
+    section = ["<h2 id=\"tests\">Tests the class fails most</h2>",
+               f"<p>Among the {len(ran)} submissions whose code ran (a function not implemented yet does "
+               f"not count as failing); at most {per_exercise} tests of an exercise.</p>"]
+    if not failed:
+        return section + ["<p>No test failed.</p>"]
+    section.append("<table><tr><th>exercise</th><th>test</th><th>failed by</th>"
+                   "<th>mistakes named</th><th>an error</th></tr>")
+    per: Counter = Counter()
+    for test_id in sorted(failed, key=lambda t: (-len(failed[t]), t)):
+        mine = failed[test_id]
+        test = mine[0].test
+        if per[test.exercise] == per_exercise:
+            continue
+        per[test.exercise] += 1
+        named = Counter(t.removeprefix("misconception:") for o in mine for t in o.tags
+                        if t.startswith("misconception:"))
+        mistakes = ", ".join(f"<code>{escape(n)}</code> ({c})" for n, c in named.most_common()) or "&#8211;"
+        section.append(f"<tr><td>{escape(test.exercise)}</td><td>{escape(test.description)} "
+                       f"({'hidden' if test.hidden else 'public'})</td><td class=n>{len(mine)} of "
+                       f"{tried[test_id]}</td><td>{mistakes}</td>"
+                       f"<td><code>{escape(_first_error_line(mine[0].message))}</code></td></tr>")
+        if sum(per.values()) == shown:
+            break
+    return section + ["</table>"]
+
+
+def _first_error_line(message: str, limit: int = 90) -> str:
+    """The first line of a failure's error (after its title line), shortened."""
+    lines = feedback.split_diagnosis(message)[0].splitlines()
+    line = (lines[1] if len(lines) > 1 else lines[0] if lines else "").strip()
+    return line if len(line) <= limit else line[:limit - 3] + "..."
+
+
+def _exercise_distributions(assignment: Assignment, graded: list[results.StudentResult]) -> list[str]:
+    """Per exercise: how its points are spread over the students graded on it, and its pass rate."""
+    section = ["<h2 id=\"exercises\">Scores per exercise</h2>",
+               "<table><tr><th>exercise</th><th>students per share of its points</th><th>full marks</th>"
+               "<th>mean points</th><th>tests passed</th></tr>"]
+    for exercise in assignment.exercises:
+        on_it = [r for r in graded if r.scores[exercise.id].total_weight]
+        values = [r.scores[exercise.id].points for r in on_it]
+        outcomes = [o for r in on_it for o in _outcomes_of(r, exercise.id)]
+        full = sum(v >= exercise.points for v in values)
+        mean = summary.number(sum(values) / len(values)) if values else "-"
+        rate = f"{100 * sum(o.passed for o in outcomes) / len(outcomes):.0f}%" if outcomes else "-"
+        chart = _histogram_svg(values, exercise.points, bins=5, width=230, height=60,
+                               label=f"{exercise.id} distribution") if values else "not graded"
+        section.append(f"<tr><td>{escape(exercise.id)} ({escape(exercise.title)})</td><td>{chart}</td>"
+                       f"<td class=n>{full}/{len(values)}</td><td class=n>{mean} / "
+                       f"{summary.number(exercise.points)}</td><td class=n>{rate}</td></tr>")
+    return section + ["</table>"]
+
+
+def _submission_notes(assignment: Assignment, graded: list[results.StudentResult],
+                      absent: dict[str, str]) -> list[str]:
+    """The notes on the submissions' form, one list per kind (problems first), linked."""
+    by_kind: dict[str, list[str]] = {}
+    for r in graded:
+        for note in summary.class_notes(r, absent):
+            link = f"<a href=\"{escape(quote(r.student, safe=''))}/feedback.html\">{escape(r.student)}</a>"
+            by_kind.setdefault(note.kind, []).append(f"{link} ({escape(note.text)})")
+    section = ["<h2 id=\"notes\">Submissions to look at</h2>"]
+    if not by_kind:
+        return section + ["<p>Every submission arrived as a folder of the assignment's modules.</p>"]
+    section.append("<ul>")
+    section += [f"<li><strong>{escape(summary.headline(kind, len(by_kind[kind]), assignment.id))}</strong>: "
+                f"{', '.join(by_kind[kind])}</li>" for kind in summary.NOTE_KINDS if kind in by_kind]
+    return section + ["</ul>"]
 
 
 def _outcomes_of(result: results.StudentResult, exercise_id: str) -> list[results.TestOutcome]:
@@ -181,23 +332,37 @@ def _heatmap_svg(pair) -> str:
     return "".join(parts)
 
 
-def _histogram_svg(totals: list[float], maximum: float, bins: int = 10) -> str:
-    """Students per tenth of ``maximum`` points, as an inline SVG bar chart (no plotting library:
-    the class page is rewritten at the end of every run)."""
+def _score_colour(share: float) -> str:
+    """Light red (no points) through light yellow (half) to light green (all), as ``#rrggbb``:
+    dark text stays readable on every one."""
+    stops = ((244, 170, 170), (250, 230, 150), (166, 218, 166))
+    t = min(1.0, max(0.0, share)) * 2
+    low = min(int(t), 1)
+    mix = [a + (b - a) * (t - low) for a, b in zip(stops[low], stops[low + 1])]
+    return "#" + "".join(f"{round(c):02x}" for c in mix)
+
+
+def _histogram_svg(values: list[float], maximum: float, bins: int = 10, width: int = 480,
+                   height: int = 200, label: str = "score histogram") -> str:
+    """Students per ``1/bins`` of ``maximum`` points (full marks in the last bar), as an inline
+    SVG bar chart (no plotting library: the class page is rewritten at the end of every run)."""
     counts = [0] * bins
-    for total in totals:
-        counts[min(bins - 1, max(0, int(total / maximum * bins))) if maximum > 0 else 0] += 1
-    width, height, bar = 480, 200, 44
-    top = max(counts)
-    parts = [(f"<svg role=\"img\" aria-label=\"score histogram\" width=\"{width}\" height=\"{height + 40}\" "
-              f"viewBox=\"0 0 {width} {height + 40}\" xmlns=\"http://www.w3.org/2000/svg\" font-size=\"11\">")]
+    for value in values:
+        counts[min(bins - 1, max(0, int(value / maximum * bins))) if maximum > 0 else 0] += 1
+    bar, top, small = (width - 40) // bins - 2, max(counts) or 1, height < 100
+    chart = height - (12 if small else 20)
+    parts = [(f"<svg role=\"img\" aria-label=\"{escape(label)}\" width=\"{width}\" height=\"{height + 40}\" "
+              f"viewBox=\"0 0 {width} {height + 40}\" xmlns=\"http://www.w3.org/2000/svg\" "
+              f"font-size=\"{10 if small else 11}\">")]
     for i, count in enumerate(counts):
-        x, h = 20 + i * (bar + 2), round(count / top * (height - 20))
+        x, h = 20 + i * (bar + 2), round(count / top * chart)
         parts.append(f"<rect x=\"{x}\" y=\"{height - h}\" width=\"{bar}\" height=\"{h}\" fill=\"#4a7ab5\">"
                      f"<title>{count} students</title></rect>")
         if count:
-            parts.append(f"<text x=\"{x + bar / 2}\" y=\"{height - h - 4}\" text-anchor=\"middle\">{count}</text>")
+            parts.append(f"<text x=\"{x + bar / 2}\" y=\"{height - h - 3}\" "
+                         f"text-anchor=\"middle\">{count}</text>")
         parts.append(f"<text x=\"{x}\" y=\"{height + 14}\">{maximum * i / bins:g}</text>")
-    parts.append(f"<text x=\"{width / 2}\" y=\"{height + 34}\" text-anchor=\"middle\">"
-                 f"total points (of {maximum:g}); bars: students</text></svg>")
+    what = "points" if small else "total points"
+    parts.append(f"<text x=\"{width / 2}\" y=\"{height + 32}\" text-anchor=\"middle\">"
+                 f"{what} (of {maximum:g}); bars: students</text></svg>")
     return "".join(parts)

@@ -4,15 +4,24 @@ from __future__ import annotations
 
 from grader import results
 from grader.grading import feedback
-from grader.reports.summary import MAX_PRINTED_OUTPUT, diagnoses, exercise_note, failure_groups, number
+from grader.reports.summary import (
+    MAX_PRINTED_OUTPUT,
+    diagnoses,
+    exercise_note,
+    failure_groups,
+    note_sentences,
+    number,
+)
 from grader.results import StudentResult
 
 
 def to_feedback_md(result: StudentResult) -> str:
     assignment, scores = result.assignment, result.scores
     lines = [f"# Assignment {assignment.id} ({assignment.title}): feedback for {result.student}", "",
-             f"**Total: {number(result.total)} / {number(assignment.total_points)}**", "",
-             "| exercise | points | tests passed | note |", "| --- | ---: | ---: | --- |"]
+             f"**Total: {number(result.total)} / {number(assignment.total_points)}**", ""]
+    if result.notes:
+        lines += ["## About your submission", "", *(f"- {s}" for s in note_sentences(result)), ""]
+    lines += ["| exercise | points | tests passed | note |", "| --- | ---: | ---: | --- |"]
     for exercise in assignment.exercises:
         mine = [o for o in result.outcomes if o.test.exercise == exercise.id]
         s = scores[exercise.id]

@@ -1,12 +1,14 @@
 """Views of a student's result that every report format shares: points per test, notes per
-exercise, failures grouped by cause, named mistakes, numbers as people read them."""
+exercise, failures grouped by cause, named mistakes, notes on the submission's form, numbers as
+people read them."""
 
 from __future__ import annotations
 
 from grader import results
 from grader.grading import feedback
+from grader.grading import submissions as found
 from grader.grading.proxy import LIMIT_ERRORS
-from grader.results import StudentResult
+from grader.results import Note, StudentResult
 
 MAX_PRINTED_OUTPUT = 10_000
 
@@ -68,3 +70,74 @@ def summary_line(result: StudentResult) -> str:
 
 def number(value: float) -> str:
     return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+# --- notes on a submission's form (grader.grading.submissions), and students gone from SUBMISSIONS
+
+ABSENT = "absent"  # a class-level note: the student's submission was not in SUBMISSIONS at the last run
+NOTE_KINDS = (*found.PROBLEMS, ABSENT, found.UNPACKED, found.NESTED, found.NOTEBOOK, found.IGNORED)
+
+# How a note reads in a sentence (feedback, grades.csv): this, then its text.
+NOTE_LABELS = {found.NO_MODULES: "no module of the assignment: ", found.UNUSABLE: "not graded: ",
+               found.ENCODING: "", ABSENT: "", found.UNPACKED: "unpacked ",
+               found.NESTED: "graded the folder ", found.NOTEBOOK: "graded the notebook ",
+               found.IGNORED: "ignored system files: "}
+
+# A problem note in a word or three (a cell of the class page's matrix).
+NOTE_BRIEF = {found.NO_MODULES: "no module found", found.UNUSABLE: "not graded",
+              found.ENCODING: "module not UTF-8", ABSENT: "not in SUBMISSIONS"}
+
+# How the class summary introduces the students a kind of note concerns: (one, several).
+NOTE_HEADLINES = {
+    found.NO_MODULES: ("submission contains no module of assignment {id}",
+                       "submissions contain no module of assignment {id}"),
+    found.UNUSABLE: ("submission could not be graded", "submissions could not be graded"),
+    found.ENCODING: ("submission has a module Python cannot decode",
+                     "submissions have a module Python cannot decode"),
+    ABSENT: ("student is not in SUBMISSIONS any more (kept in the class files; --prune drops it)",
+             "students are not in SUBMISSIONS any more (kept in the class files; --prune drops them)"),
+    found.UNPACKED: ("submission was unpacked from a zip", "submissions were unpacked from a zip"),
+    found.NESTED: ("submission was found in a folder below the student's",
+                   "submissions were found in a folder below the student's"),
+    found.NOTEBOOK: ("submission was graded from a notebook", "submissions were graded from a notebook"),
+    found.IGNORED: ("submission held system files, ignored", "submissions held system files, ignored"),
+}
+
+
+def class_notes(result: StudentResult, absent: dict[str, str]) -> tuple[Note, ...]:
+    """The result's notes, and for a student in ``absent`` (student -> SUBMISSIONS folder) that
+    their submission was not there at the last run."""
+    if result.student not in absent:
+        return result.notes
+    return (*result.notes, Note(ABSENT, f"not in {absent[result.student]} at the last run (graded before)"))
+
+
+def describe(note: Note) -> str:
+    """A note as a phrase: "unpacked alice.zip", "graded the folder a01-main/"."""
+    return NOTE_LABELS.get(note.kind, "") + note.text
+
+
+def note_sentences(result: StudentResult) -> list[str]:
+    """The result's notes as the student reads them, e.g. "Unpacked alice.zip"."""
+    return [_sentence(n) for n in result.notes]
+
+
+def _sentence(note: Note) -> str:
+    label = NOTE_LABELS.get(note.kind, "")  # a note without one starts with a file name: as it is
+    text = label[:1].upper() + label[1:] + note.text
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def is_problem(note: Note) -> bool:
+    return note.kind in (*found.PROBLEMS, ABSENT)
+
+
+def was_run(result: StudentResult) -> bool:
+    """Whether the submission's code was run (not when none of it was found or it was refused)."""
+    return not any(n.kind in (found.NO_MODULES, found.UNUSABLE) for n in result.notes)
+
+
+def headline(kind: str, count: int, assignment_id: str) -> str:
+    """"3 submissions contain no module of assignment 01"."""
+    one, several = NOTE_HEADLINES[kind]
+    return f"{count} {(one if count == 1 else several).format(id=assignment_id)}"
