@@ -80,7 +80,7 @@ class StudentResult:
     isolation: str  # the layers reached, e.g. "process+rlimits+bwrap+landlock+cgroup+uid"
     printed: str = ""  # what the submission wrote to stdout/stderr (truncated)
     events: tuple[str, ...] = field(default=())  # limits hit, crashes
-    heatmaps: tuple = field(default=())  # expected vs student values (grader.grading.diagnose.WeightsPair)
+    figures: tuple = field(default=())  # pictures for the feedback page (grader.grading.diagnose.FigurePair)
 
     @property
     def scores(self) -> dict[str, ExerciseScore]:

@@ -8,6 +8,8 @@ from hypothesis import strategies as st
 from grader.grading.proxy import NotImplementedYet
 from grader.grading.replay import Replays
 
+pytestmark = pytest.mark.usefixtures("grader_hypothesis_profile")  # replays assume derandomized examples
+
 
 class Student:
     """A stand-in submission: ``answer(x, y)`` is its function; it remembers every call."""
@@ -135,12 +137,9 @@ def test_examples_do_not_depend_on_the_code_that_is_loaded(tmp_path, monkeypatch
 
     from hypothesis import settings
 
-    from grader.testing import load_hypothesis_profile
-
-    load_hypothesis_profile()
     seen = []
 
-    @settings(max_examples=300)
+    @settings(max_examples=300)  # the grader's profile is loaded (pytestmark above)
     @given(x=st.integers(0, 10**6))
     def draw(x):
         seen.append(x)

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.variants import build, load
+from grader.assignment import load
+from grader.authoring import variants
 
 ROOT = Path(__file__).resolve().parent.parent
 EXERCISES = ("sdpa", "masks", "topk", "mha", "posenc", "tokenizer", "params", "complexity", "plot")
@@ -48,8 +49,9 @@ def test_reference_passes_every_public_test(reference_run):
 
 
 def test_a_mistake_names_exercise_property_and_smallest_input(tmp_path):
-    variant = load(ROOT / "tests" / "variants" / "sdpa_missing_scale.py")
-    folder = build(variant, tmp_path / "submission")
+    assignment = load(ROOT / "reference" / "01")
+    variant = {v.name: v for v in variants.load_all(assignment)}["sdpa_missing_scale"]
+    folder = variants.build(variant, assignment, tmp_path / "submission")
     run = student_pytest("--submission", str(folder), "-k", "sdpa")
     out = run.stdout
     assert run.returncode == 1
