@@ -3,7 +3,8 @@
 The engine knows nothing about any particular assignment. A folder with an ``assignment.toml``
 (the reference, ``reference/NN``, or its published copy, ``assignments/NN``) declares the student
 modules, the exercises with their points and the names each exercise covers, the given files
-copied to students, and the torch functions a from-scratch exercise may not reach.
+copied to students, the torch functions a from-scratch exercise may not reach, and what the
+grading worker loads before any submission (``preload``, ``warm_up``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ class AssignmentError(ValueError):
 
 @dataclass(frozen=True)
 class Exercise:
-    id: str  # stable id used in tags, CSV columns and test markers, e.g. "sdpa"
+    id: str  # stable id used in tags, CSV columns and test markers, e.g. "scale"
     title: str  # one line for people
     points: float  # what the exercise is worth out of the assignment's total
     names: tuple[str, ...]  # "module.name" of every function / class the exercise covers

@@ -3,11 +3,11 @@
     import pytest
     from grader.testing import close, given, st, tensors
 
-    @pytest.mark.exercise("sdpa", weight=2)
-    @given(q=tensors((2, 3)))
-    def test_something(student, q):
+    @pytest.mark.exercise("scale", weight=2)
+    @given(x=tensors((2, 3)))
+    def test_scale_by_three(student, x):
         \"\"\"One line: the property, as the student will read it.\"\"\"
-        close(student.attention.f(q), expected, what="output")
+        close(student.example.scale(x, 3.0), x * 3, what="scale(x, 3.0)")
 
 Tests receive the submission as the ``student`` fixture (and hidden tests the ``reference``
 fixture); the same test runs in a student's ``pytest`` and in batch grading.
@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 PROFILE = "grader"
 
 __all__ = ["Close", "close", "expect_value_error", "given", "hypothesis_profile", "load_hypothesis_profile",
-           "settings", "st", "tensors"]
+           "profile_settings", "settings", "st", "tensors"]
 
 
 def load_hypothesis_profile(max_examples: int = 20, shrink: bool = True) -> None:
@@ -39,14 +39,18 @@ def load_hypothesis_profile(max_examples: int = 20, shrink: bool = True) -> None
     hypothesis for the whole process: a grading process, or a session of assignment tests (see
     :func:`hypothesis_profile` to change it for a while only).
     """
-    phases = [Phase.explicit, Phase.generate] + ([Phase.shrink] if shrink else [])
-    settings.register_profile(
-        PROFILE, derandomize=True, deadline=None, database=None, max_examples=max_examples,
-        phases=phases, report_multiple_bugs=False,
-        suppress_health_check=list(HealthCheck), print_blob=False)
+    settings.register_profile(PROFILE, profile_settings(max_examples, shrink))
     settings.load_profile(PROFILE)
     _without_local_constants()
     _print_tensors_compactly()
+
+
+def profile_settings(max_examples: int = 20, shrink: bool = True) -> settings:
+    """The settings of the grader's profile as an object (also a decorator: ``@profile_settings()``
+    gives one property test these settings whatever profile is loaded when it is defined)."""
+    phases = [Phase.explicit, Phase.generate] + ([Phase.shrink] if shrink else [])
+    return settings(derandomize=True, deadline=None, database=None, max_examples=max_examples, phases=phases,
+                    report_multiple_bugs=False, suppress_health_check=list(HealthCheck), print_blob=False)
 
 
 @contextlib.contextmanager
@@ -135,7 +139,7 @@ def _grid():
 def expect_value_error(call, *args, what: str, **kwargs) -> None:
     """Call the submission and require the ValueError the contract names (a subclass counts).
 
-    Example: ``expect_value_error(student.attention.causal_mask, 0, what="causal_mask(0)")``.
+    Example: ``expect_value_error(student.example.scale, x, factor=-1, what="scale(x, -1)")``.
     """
     from grader.grading.proxy import SubmissionError
 

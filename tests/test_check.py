@@ -136,7 +136,7 @@ def test_a_broken_reference_fails_naming_the_exercise(broken):
 def test_an_edited_stub_fails_and_says_to_regenerate(broken):
     failed = "\n".join(broken("assignments/98/example.py", 'raise NotImplementedError("scale: not implemented yet")',
                               "return x * factor"))
-    assert "FAIL  assignments/98/: example.py differ from what `grader generate 98` writes; run " \
+    assert "FAIL  assignments/98/: example.py differs from what `grader generate 98` writes; run " \
            "`grader generate 98` and commit what it writes" in failed
     assert "FAIL  stubs (assignments/98/)" in failed
     assert "scale: 100 points; 2 tests do not say 'not implemented' on the stub" in failed
@@ -157,7 +157,7 @@ def test_a_mistake_no_test_catches_fails(broken):
 
 def test_an_edited_notebook_fails_and_says_to_rewrite_it(broken):
     failed = "\n".join(broken("assignments/98/broken_on_purpose.ipynb", '"nbformat": 4', '"nbformat": 4 '))
-    assert "FAIL  assignments/98/: broken_on_purpose.ipynb differ from what `grader notebook 98` writes; run " \
+    assert "FAIL  assignments/98/: broken_on_purpose.ipynb differs from what `grader notebook 98` writes; run " \
            "`grader notebook 98`" in failed
 
 

@@ -7,14 +7,11 @@ import os
 import time
 from pathlib import Path
 
-import pytest
-
 from grader import results
 from grader.assignment import load
 from grader.grading import shards
 from grader.grading.suite import CollectedTest, Suite
 
-pytestmark = pytest.mark.usefixtures("grader_hypothesis_profile")
 ASSIGNMENT = load(Path(__file__).resolve().parent.parent / "reference" / "01")
 
 

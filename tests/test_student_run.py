@@ -80,3 +80,34 @@ def test_an_endless_loop_is_stopped_in_a_local_run(tmp_path):
         with pytest.raises(LimitExceeded, match=r"time limit exceeded in loops\.(spin|swallow)"):
             call()
     assert student.loops.quick(1) == 2  # the alarm is off between calls
+
+
+PROBE = '''import os
+
+from hypothesis import settings
+
+
+def test_probe():
+    with open(os.environ["GRADER_PROFILE_PROBE"], "a") as out:
+        out.write(f"{settings.default.derandomize}\\n")
+'''
+
+
+def test_the_grader_profile_is_loaded_for_assignment_tests_only(tmp_path, monkeypatch):
+    """Another test suite of the same environment keeps hypothesis' own settings; tests in an
+    assignment folder, or run with --submission, get the grader's derandomized profile, and the
+    settings of the process come back when the session ends."""
+    from hypothesis import settings
+
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "plain" / "test_plain.py").write_text(PROBE)
+    (tmp_path / "reference" / "77").mkdir(parents=True)
+    (tmp_path / "reference" / "77" / "assignment.toml").write_text("id = '77'\n")
+    (tmp_path / "reference" / "77" / "test_hidden_probe.py").write_text(PROBE)
+    seen = tmp_path / "seen.txt"
+    monkeypatch.setenv("GRADER_PROFILE_PROBE", str(seen))
+    before = settings.default
+    for args in ([tmp_path / "plain"], [tmp_path / "reference" / "77"], [tmp_path / "plain", "--submission", tmp_path]):
+        assert pytest.main([*map(str, args), "-q", "-p", "no:cacheprovider", "-o", "addopts="]) == 0
+        assert settings.default is before
+    assert seen.read_text().split() == ["False", "True", "True"]

@@ -184,7 +184,8 @@ def _published(assignment: Assignment, published: Path, report: Report) -> None:
             report.add(command, False, f"{where}: {written_by} fails: {exc}")
             continue
         if stale:
-            report.add(command, False, f"{where}: {', '.join(stale)} differ from what {written_by} writes; "
+            verb = "differs" if len(stale) == 1 else "differ"
+            report.add(command, False, f"{where}: {', '.join(stale)} {verb} from what {written_by} writes; "
                        f"run {written_by} and commit what it writes")
         else:
             report.add(command, True, f"{where}: {what} what {written_by} writes")
@@ -381,8 +382,8 @@ def _catalogue_coverage(catalogue, variants, report: Report) -> None:
     if problems:
         report.add("misconceptions", False, "misconceptions: the catalogue and the variants disagree", problems)
     else:
-        report.add("misconceptions", True, f"misconceptions: each of the {_count(len(ids), 'misconception')} "
-                   "of the catalogue is named on a variant with exactly that mistake")
+        report.add("misconceptions", True, f"misconceptions: every one of the catalogue ({len(ids)}) is named on "
+                   "a variant with exactly that mistake")
 
 
 # --- the isolated path --------------------------------------------------------------------------

@@ -70,7 +70,7 @@ def _write_or_check(assignment_id: str, root: Path, check: bool, writer) -> None
 @app.command()
 def new(
     assignment_id: str = typer.Argument(..., help="the new assignment's id, e.g. 03"),
-    title: str = typer.Option(..., "--title", help="its title, e.g. \"Sampling and decoding\""),
+    title: str = typer.Option(..., "--title", help="its title, e.g. \"Week 3\""),
     root: Path = typer.Option(Path("."), help=ROOT_HELP),
 ) -> None:
     """Start an assignment: reference/ID and assignments/ID with one example exercise, which
