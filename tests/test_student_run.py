@@ -106,8 +106,9 @@ def test_the_grader_profile_is_loaded_for_assignment_tests_only(tmp_path, monkey
     (tmp_path / "reference" / "77" / "test_hidden_probe.py").write_text(PROBE)
     seen = tmp_path / "seen.txt"
     monkeypatch.setenv("GRADER_PROFILE_PROBE", str(seen))
-    before = settings.default
-    for args in ([tmp_path / "plain"], [tmp_path / "reference" / "77"], [tmp_path / "plain", "--submission", tmp_path]):
+    assert settings._current_profile == "default"  # what this session of our own tests runs with
+    for args in ([tmp_path / "plain"], [tmp_path / "reference" / "77"],
+                 [tmp_path / "plain", "--submission", tmp_path]):
         assert pytest.main([*map(str, args), "-q", "-p", "no:cacheprovider", "-o", "addopts="]) == 0
-        assert settings.default is before
+        assert settings._current_profile == "default"
     assert seen.read_text().split() == ["False", "True", "True"]

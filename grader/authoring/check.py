@@ -77,6 +77,10 @@ class Report:
     def add(self, name: str, ok: bool, text: str, details=()) -> None:
         self.findings.append(Finding(name, ok, text, tuple(details)))
 
+    def settle(self, name: str, problems: list[str], failed: str, passed: str) -> None:
+        """One check: ``failed`` with ``problems`` under it when there are any, else ``passed``."""
+        self.add(name, not problems, failed if problems else passed, problems)
+
     def lines(self) -> list[str]:
         out = []
         for finding in self.findings:
@@ -162,14 +166,15 @@ def _structure(assignment: Assignment, reference: Path, published: Path, report:
         catalogue, suite = None, None
         problems.append(f"the catalogue of misconceptions cannot be used: {exc}")
     if problems:
-        report.add("structure", False, "structure: fix these first (what depends on them was not checked)", problems)
+        report.settle("structure", problems, "structure: fix these first (what depends on them was not "
+                      "checked)", "")
         return suite, variants, catalogue
     public = sum(not t.definition.hidden for t in suite.tests)
-    report.add("structure", True, f"structure: {_count(len(assignment.exercises), 'exercise')}, "
-               f"{assignment.total_points:g} points; {_count(len(suite.tests), 'test')} ({public} public, "
-               f"{len(suite.tests) - public} hidden), each marked with its exercise and each exercise with "
-               f"both kinds; {_count(len(variants), 'variant')}; "
-               f"{_count(len(catalogue.misconceptions), 'misconception')} in the catalogue")
+    report.settle("structure", [], "", f"structure: {_count(len(assignment.exercises), 'exercise')}, "
+                  f"{assignment.total_points:g} points; {_count(len(suite.tests), 'test')} ({public} public, "
+                  f"{len(suite.tests) - public} hidden), each marked with its exercise and each exercise "
+                  f"with both kinds; {_count(len(variants), 'variant')}; "
+                  f"{_count(len(catalogue.misconceptions), 'misconception')} in the catalogue")
     return suite, variants, catalogue
 
 
@@ -281,22 +286,26 @@ def _reference(grader: _InProcess, reference: Path, report: Report) -> None:
                 if scores[e.id].points < e.points]
     if graded.also_named:
         problems.append(f"misconceptions {', '.join(graded.also_named)} are named on the reference: their "
-                        "`mistaken` computes what the reference does on every probe; add probes that tell them apart")
-    total = results.total(scores)
-    if problems:
-        report.add("reference", False, f"reference: {total:g}/{assignment.total_points:g}; it must score full "
-                   "marks: fix the reference or the tests", problems)
-    else:
-        report.add("reference", True, f"reference: {total:g}/{assignment.total_points:g}, full marks on every "
-                   "exercise, no misconception named")
+                        "`mistaken` computes what the reference does on every probe; add probes that tell "
+                        "them apart")
+    score = f"reference: {results.total(scores):g}/{assignment.total_points:g}"
+    report.settle("reference", problems, f"{score}; it must score full marks: fix the reference or the tests",
+                  f"{score}, full marks on every exercise, no misconception named")
 
 
 def _lost_line(exercise: str, score: results.ExerciseScore, outcomes) -> str:
     failed = [o for o in outcomes if o.test.exercise == exercise and not o.passed]
-    first = failed[0].message.strip().splitlines() if failed else []
-    detail = f"; first: {failed[0].test.id}: {first[1] if len(first) > 1 else ''}".rstrip(": ") if failed else ""
     fail = "fails" if len(failed) == 1 else "fail"
-    return f"{exercise}: {score.points:g}/{score.max_points:g} ({_count(len(failed), 'test')} {fail}{detail})"
+    return (f"{exercise}: {score.points:g}/{score.max_points:g} ({_count(len(failed), 'test')} {fail}"
+            f"{_first_failure(failed, '; first: ')})")
+
+
+def _first_failure(failed: list, lead: str) -> str:
+    """``lead`` and the first failed outcome's test and first line of message ("" when none)."""
+    if not failed:
+        return ""
+    lines = failed[0].message.strip().splitlines() or [""]
+    return f"{lead}{failed[0].test.id}: {lines[1] if len(lines) > 1 else lines[0]}"
 
 
 def _stubs(grader: _InProcess, published: Path, report: Report) -> None:
@@ -305,17 +314,17 @@ def _stubs(grader: _InProcess, published: Path, report: Report) -> None:
     scores = results.score(assignment, outcomes)
     problems = []
     for exercise in assignment.exercises:
-        loose = [o.test.id for o in outcomes if o.test.exercise == exercise.id and o.status != results.NOT_IMPLEMENTED]
+        loose = [o.test.id for o in outcomes
+                 if o.test.exercise == exercise.id and o.status != results.NOT_IMPLEMENTED]
         if loose:
-            problems.append(f"{exercise.id}: {scores[exercise.id].points:g} points; {_count(len(loose), 'test')} "
-                            f"{'does' if len(loose) == 1 else 'do'} not say 'not implemented' on the stub (first: {loose[0]}): a stub must raise "
-                            "NotImplementedError before anything else, so put the whole body in a solution region")
-    if problems:
-        report.add("stubs", False, f"stubs ({_label(published)}): every exercise must score 0 as not "
-                   "implemented", problems)
-    else:
-        report.add("stubs", True, f"stubs ({_label(published)}): 0/{assignment.total_points:g}, one "
-                   "'not implemented yet' per exercise")
+            verb = "does" if len(loose) == 1 else "do"
+            problems.append(f"{exercise.id}: {scores[exercise.id].points:g} points; "
+                            f"{_count(len(loose), 'test')} {verb} not say 'not implemented' on the stub "
+                            f"(first: {loose[0]}): a stub must raise NotImplementedError before anything "
+                            "else, so put the whole body in a solution region")
+    where = f"stubs ({_label(published)})"
+    report.settle("stubs", problems, f"{where}: every exercise must score 0 as not implemented",
+                  f"{where}: 0/{assignment.total_points:g}, one 'not implemented yet' per exercise")
 
 
 # --- variants -----------------------------------------------------------------------------------
@@ -329,14 +338,12 @@ def _variants(grader: _InProcess, variants, scratch: Path, report: Report, progr
         problems += [f"{variant.name} ({variant.file.name}): {p}" for p in result.problems]
     progress("variants", len(variants), len(variants))
     counts = {e: sum(v.expect == e for v in variants) for e in variants_mod.EXPECTS}
-    if problems:
-        wrong = sum(bool(r.problems) for r in report.variants)
-        report.add("variants", False, f"variants: {wrong} of {len(variants)} without their expected effect "
-                   "(fix the variant's patch or its expectation, or the tests that should catch it)", problems)
-    else:
-        report.add("variants", True, f"variants: all {len(variants)} have their expected effect ({counts['full']} "
-                   f"correct with full marks, {counts['loses']} losing points, {counts['zero']} scoring 0, each "
-                   "only in its own exercises and named by its misconception)")
+    wrong = sum(bool(r.problems) for r in report.variants)
+    report.settle("variants", problems, f"variants: {wrong} of {len(variants)} without their expected effect "
+                  "(fix the variant's patch or its expectation, or the tests that should catch it)",
+                  f"variants: all {len(variants)} have their expected effect ({counts['full']} correct with "
+                  f"full marks, {counts['loses']} losing points, {counts['zero']} scoring 0, each only in "
+                  "its own exercises and named by its misconception)")
 
 
 def grade_variant(grader: _InProcess, variant: variants_mod.Variant, scratch: Path) -> VariantResult:
@@ -352,8 +359,9 @@ def grade_variant(grader: _InProcess, variant: variants_mod.Variant, scratch: Pa
     for exercise in touched:
         full = assignment.exercise(exercise).points
         if exercise not in variant.exercises and points[exercise] < full:
-            problems.append(f"lost points in {exercise} ({points[exercise]:g}/{full:g}), where it should keep "
-                            f"full marks{_why(graded.outcomes, exercise)}")
+            failed = [o for o in graded.outcomes if o.test.exercise == exercise and not o.passed]
+            problems.append(f"lost points in {exercise} ({points[exercise]:g}/{full:g}), where it should "
+                            f"keep full marks{_first_failure(failed, '; first failure ')}")
         elif variant.expect == "loses" and exercise in variant.exercises and points[exercise] >= full:
             problems.append(f"kept full marks in {exercise}: no test catches this mistake; add one")
         elif variant.expect == "zero" and exercise in variant.exercises and points[exercise] > 0:
@@ -365,25 +373,16 @@ def grade_variant(grader: _InProcess, variant: variants_mod.Variant, scratch: Pa
     return VariantResult(variant, points, named, tuple(problems))
 
 
-def _why(outcomes, exercise: str) -> str:
-    failed = [o for o in outcomes if o.test.exercise == exercise and not o.passed]
-    if not failed:
-        return ""
-    lines = failed[0].message.strip().splitlines()
-    return f"; first failure {failed[0].test.id}: {lines[1] if len(lines) > 1 else lines[0]}"
-
-
 def _catalogue_coverage(catalogue, variants, report: Report) -> None:
     expected = {v.misconception for v in variants if v.misconception}
     ids = [m.id for m in catalogue.misconceptions]
     problems = [f"{i} is named by no variant: add a variant with exactly this mistake and "
                 f"misconception = {i!r}" for i in ids if i not in expected]
-    problems += [f"variants expect {i}, which the catalogue does not define" for i in sorted(expected - set(ids))]
-    if problems:
-        report.add("misconceptions", False, "misconceptions: the catalogue and the variants disagree", problems)
-    else:
-        report.add("misconceptions", True, f"misconceptions: every one of the catalogue ({len(ids)}) is named on "
-                   "a variant with exactly that mistake")
+    problems += [f"variants expect {i}, which the catalogue does not define"
+                 for i in sorted(expected - set(ids))]
+    report.settle("misconceptions", problems, "misconceptions: the catalogue and the variants disagree",
+                  f"misconceptions: every one of the catalogue ({len(ids)}) is named on a variant with "
+                  "exactly that mistake")
 
 
 # --- the isolated path --------------------------------------------------------------------------
@@ -407,10 +406,7 @@ def _isolated(reference: Path, published: Path, report: Report) -> None:
     scores = result.scores
     lost = [_lost_line(e.id, scores[e.id], result.outcomes) for e in result.assignment.exercises
             if scores[e.id].points < e.points]
-    where = f"in an isolated worker ({result.isolation})"
-    if lost:
-        report.add("isolated", False, f"reference {where}: {result.total:g}/{result.assignment.total_points:g}; "
-                   "it passes in-process, so the worker's limits or isolation stop it (see [limits] in "
-                   "assignment.toml)", [*lost, *result.events])
-    else:
-        report.add("isolated", True, f"reference {where}: {result.total:g}/{result.assignment.total_points:g}")
+    score = (f"reference in an isolated worker ({result.isolation}): "
+             f"{result.total:g}/{result.assignment.total_points:g}")
+    report.settle("isolated", [*lost, *result.events] if lost else [], f"{score}; it passes in-process, so "
+                  "the worker's limits or isolation stop it (see [limits] in assignment.toml)", score)

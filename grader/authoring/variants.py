@@ -86,7 +86,8 @@ def _read(path: Path) -> list[Variant]:
     except tomllib.TOMLDecodeError as exc:
         raise VariantError(f"{path}: not valid TOML: {exc}") from None
     if set(data) - {"variant"} or not isinstance(data.get("variant", []), list):
-        raise VariantError(f"{path}: expected only [[variant]] tables, found {sorted(set(data) - {'variant'})}")
+        found = sorted(set(data) - {"variant"})
+        raise VariantError(f"{path}: expected only [[variant]] tables, found {found}")
     return [_variant(path, number, table) for number, table in enumerate(data.get("variant", []), 1)]
 
 
@@ -124,9 +125,10 @@ def _variant(path: Path, number: int, table: dict) -> Variant:
 
 
 def _string_pairs(value) -> bool:
+    """A non-empty list of ``[old, new]`` string pairs, no old text empty."""
     return isinstance(value, list) and bool(value) and all(
-        isinstance(pair, list) and len(pair) == 2 and all(isinstance(s, str) and s for s in pair[:1])
-        and isinstance(pair[1], str) for pair in value)
+        isinstance(pair, list) and len(pair) == 2 and all(isinstance(s, str) for s in pair) and pair[0] != ""
+        for pair in value)
 
 
 def _validate(variant: Variant, assignment: Assignment) -> None:
@@ -189,7 +191,8 @@ def changed_definitions(before: ast.Module, after: ast.Module) -> list[str]:
     """Top-level functions and classes of ``before`` that ``after`` defines differently (by
     their syntax tree: comments and layout do not count)."""
     old = {n.name: ast.dump(n) for n in before.body if isinstance(n, _DEFS)}
-    return [n.name for n in after.body if isinstance(n, _DEFS) and n.name in old and ast.dump(n) != old[n.name]]
+    return [n.name for n in after.body
+            if isinstance(n, _DEFS) and n.name in old and ast.dump(n) != old[n.name]]
 
 
 def touched_exercises(variant: Variant, assignment: Assignment) -> tuple[str, ...]:
@@ -234,7 +237,8 @@ def _replaced(variant: Variant, source: str) -> str:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             continue
         if not isinstance(node, _DEFS):
-            raise variant.error(f"`replace` may hold only imports, functions and classes (line {node.lineno})")
+            raise variant.error(f"`replace` may hold only imports, functions and classes "
+                                f"(line {node.lineno})")
         text = _text(snippet_lines, node)
         target = by_name.get(node.name)
         if target is None:
@@ -247,7 +251,8 @@ def _replaced(variant: Variant, source: str) -> str:
         lines[start:end] = [text]
     imports = [ast.get_source_segment(variant.replace, n) + "\n" for n in snippet.body
                if isinstance(n, (ast.Import, ast.ImportFrom))]
-    present = {ast.get_source_segment(source, n) + "\n" for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))}
+    present = {ast.get_source_segment(source, n) + "\n" for n in tree.body
+               if isinstance(n, (ast.Import, ast.ImportFrom))}
     head = _header_length(tree)
     body = "".join(lines[:head]) + "".join(i for i in imports if i not in present) + "".join(lines[head:])
     return body + "".join("\n\n" + text for text in appended)
@@ -329,4 +334,5 @@ def _header_length(tree: ast.Module) -> int:
 
 def _short(text: str) -> str:
     first = text.strip().splitlines()[0] if text.strip() else text
-    return repr(first if len(first) <= 60 else first[:57] + "...") + (" (and more lines)" if "\n" in text.strip() else "")
+    more = " (and more lines)" if "\n" in text.strip() else ""
+    return repr(first if len(first) <= 60 else first[:57] + "...") + more

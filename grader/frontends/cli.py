@@ -84,7 +84,8 @@ def new(
         _fail(str(exc))
     for path in written:
         typer.echo(f"wrote {path}")
-    typer.echo(f"next: grader check {assignment_id}, then replace the example exercise (docs/new-assignment.md)")
+    typer.echo(f"next: grader check {assignment_id}, then replace the example exercise "
+               "(docs/new-assignment.md)")
 
 
 @app.command()

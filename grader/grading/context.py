@@ -11,6 +11,7 @@ processes, on each Dask worker, in a Gradescope run) and grades submissions one 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import gc
@@ -69,7 +70,7 @@ class GradingContext:
         from grader.grading.replay import Replays
         from grader.grading.suite import collect, load_reference
         from grader.isolation.pool import Template
-        from grader.testing import load_hypothesis_profile
+        from grader.testing import hypothesis_profile
 
         assignment = load(request.reference)
         limits = Limits.from_mapping({**assignment.limits, **request.limit_overrides})
@@ -87,7 +88,9 @@ class GradingContext:
             self.template.close()
             self.notebooks.close()
             raise
-        load_hypothesis_profile(shrink=request.shrink)  # after collect: pytest's plugin loads its own
+        # after collect (pytest's plugin loads its own while it runs); close() gives the process's back
+        self._profile = contextlib.ExitStack()
+        self._profile.enter_context(hypothesis_profile(shrink=request.shrink))
         self.suite.set_shrinking(request.shrink)
         self.assignment = self.suite.assignment
         self.reference = load_reference(self.assignment)
@@ -157,3 +160,4 @@ class GradingContext:
             self.plans.save(*self.plans_cache)
         self.template.close()
         self.notebooks.close()
+        self._profile.close()
