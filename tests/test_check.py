@@ -3,7 +3,8 @@
 
 The variant matrix is the check's: every variant of every assignment, graded in this process on
 one collected suite and one imported reference (tests/test_grading.py grades them through the
-command line in the slow tier).
+command line in the slow tier, where the full `grader check NN`, isolated worker included, runs
+on every assignment too).
 """
 
 import os
@@ -63,6 +64,16 @@ def test_each_variant_has_exactly_its_expected_effect(reports, assignment_id, na
         else:
             assert points < full[exercise], f"{name} not caught in {exercise}"
     assert result.named == ((variant.misconception,) if variant.misconception else ())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment_id", assignment_ids())
+def test_the_check_command_passes_on_every_assignment(assignment_id):
+    """`grader check NN` as CI runs it: everything above, and the reference graded in an isolated
+    worker under the assignment's limits."""
+    run = grader("check", assignment_id)
+    assert run.returncode == 0, run.stdout + run.stderr[-2000:]
+    assert run.stdout.splitlines()[-1] == f"assignment {assignment_id}: all 8 checks passed"
 
 
 def grader(*args: str, cwd=ROOT) -> subprocess.CompletedProcess:
