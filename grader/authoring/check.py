@@ -244,7 +244,7 @@ class _InProcess:
 
 @contextlib.contextmanager
 def _own_imports(folder: Path, names: tuple[str, ...]):
-    """Plain imports between a submission's modules (``from layers import X``) find the files of
+    """Plain imports between a submission's modules (``from helpers import f``) find the files of
     ``folder``, not those of a submission graded earlier in this process."""
     path = str(folder.resolve())
     for name in names:
