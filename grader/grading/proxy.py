@@ -95,7 +95,7 @@ class RemoteCallable(_Target):
 
 
 class RemoteObject(_Target):
-    """An object living in the submission's process (an nn.Module instance, a plot's Axes...)."""
+    """An object living in the submission's process (an nn.Module instance, an open figure...)."""
 
     def __init__(self, transport: Transport, handle: wire.Handle, label: str):
         super().__init__(transport, {"handle": handle.id, "path": []}, label)
