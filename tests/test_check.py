@@ -186,6 +186,18 @@ def test_an_unmarked_test_fails_the_structure(broken, scaffolded):
     assert "has no @pytest.mark.exercise(...) mark" in failed
 
 
+def test_points_must_add_up_to_100(broken):
+    failed = "\n".join(broken("reference/98/assignment.toml", "points = 100", "points = 90"))
+    assert "the exercises' points add up to 90, not 100: change their `points` in assignment.toml" in failed
+
+
+def test_an_exercise_without_hidden_tests_fails_the_structure(broken, scaffolded):
+    (scaffolded / "reference" / "98" / "test_hidden_example.py").unlink()
+    failed = "\n".join(broken("assignments/98/README.md", "Complete", "Write"))
+    assert "exercise scale has no hidden test: add a hidden test in reference/98/test_hidden_*.py marked " \
+           "@pytest.mark.exercise('scale')" in failed
+
+
 def test_the_catalogue_and_the_variants_must_agree():
     report = checking.Report("x")
     catalogue = type("Catalogue", (), {"misconceptions": [type("M", (), {"id": "scale.adds"})()]})()

@@ -150,8 +150,8 @@ def _structure(assignment: Assignment, reference: Path, published: Path, report:
     if suite is not None:
         for exercise in assignment.exercises:
             kinds = {t.definition.hidden for t in suite.tests if t.definition.exercise == exercise.id}
-            for hidden, where in ((False, f"a public test in {published.name}/test_*.py"),
-                                  (True, f"a hidden test in {reference.name}/test_hidden_*.py")):
+            for hidden, where in ((False, f"a public test in {_label(published)}test_*.py"),
+                                  (True, f"a hidden test in {_label(reference)}test_hidden_*.py")):
                 if hidden not in kinds:
                     problems.append(f"exercise {exercise.id} has no {'hidden' if hidden else 'public'} "
                                     f"test: add {where} marked @pytest.mark.exercise({exercise.id!r})")
