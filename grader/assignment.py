@@ -3,7 +3,8 @@
 The engine knows nothing about any particular assignment. A folder with an ``assignment.toml``
 (the reference, ``reference/NN``, or its published copy, ``assignments/NN``) declares the student
 modules, the exercises with their points and the names each exercise covers, the given files
-copied to students, and the torch functions a from-scratch exercise may not reach.
+copied to students, the torch functions a from-scratch exercise may not reach, and what the
+grading worker loads before any submission (``preload``, ``warm_up``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ class AssignmentError(ValueError):
 
 @dataclass(frozen=True)
 class Exercise:
-    id: str  # stable id used in tags, CSV columns and test markers, e.g. "sdpa"
+    id: str  # stable id used in tags, CSV columns and test markers, e.g. "scale"
     title: str  # one line for people
     points: float  # what the exercise is worth out of the assignment's total
     names: tuple[str, ...]  # "module.name" of every function / class the exercise covers
@@ -43,6 +44,8 @@ class Assignment:
     hidden_tests: str = "."  # folder of the hidden tests (test_hidden_*.py), relative to the reference
     limits: dict = field(default_factory=dict)  # worker limits ([limits]; see grader.worker.confine.Limits)
     misconceptions: str = ""  # module of the reference folder cataloguing mistakes (grader.grading.diagnose)
+    preload: tuple[str, ...] = ()  # modules the worker template imports once, before any submission
+    warm_up: str = ""  # code the worker template runs once after them (what submissions load lazily)
 
     @property
     def total_points(self) -> float:
@@ -80,7 +83,8 @@ def load(folder: str | Path) -> Assignment:
             given_files=tuple(data.get("given_files", ())), exercises=exercises,
             forbidden_calls=tuple(data.get("forbidden_calls", ())),
             public_tests=data.get("public_tests", "."), hidden_tests=data.get("hidden_tests", "."),
-            limits=dict(data.get("limits", {})), misconceptions=str(data.get("misconceptions", "")))
+            limits=dict(data.get("limits", {})), misconceptions=str(data.get("misconceptions", "")),
+            preload=tuple(data.get("preload", ())), warm_up=str(data.get("warm_up", "")))
     except FileNotFoundError:
         raise AssignmentError(f"no {CONFIG_NAME} in {folder}") from None
     except (KeyError, TypeError, ValueError) as exc:

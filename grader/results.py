@@ -22,7 +22,7 @@ PASSED, FAILED, NOT_IMPLEMENTED, FORBIDDEN = "passed", "failed", "not_implemente
 @dataclass(frozen=True)
 class TestDefinition:
     __test__ = False  # not a pytest test class, despite its name
-    id: str  # stable id, "test_attention.py::test_sdpa_matches_torch[float32]"
+    id: str  # stable id, "test_example.py::test_scale_matches_torch[float32]"
     exercise: str  # exercise id from the assignment
     description: str  # the property it checks, one line (the test's docstring)
     weight: float = 1.0  # share of the exercise's points, relative to its other tests
@@ -35,7 +35,7 @@ class TestOutcome:
     test: TestDefinition
     status: str  # PASSED, FAILED, NOT_IMPLEMENTED or FORBIDDEN
     message: str = ""  # what the student reads when it did not pass
-    tags: tuple[str, ...] = field(default=())  # extra tags, e.g. "misconception:sdpa.missing_scale"
+    tags: tuple[str, ...] = field(default=())  # extra tags, e.g. "misconception:scale.adds"
 
     @property
     def passed(self) -> bool:
@@ -89,7 +89,7 @@ class StudentResult:
     isolation: str  # the layers reached, e.g. "process+rlimits+bwrap+landlock+cgroup+uid"
     printed: str = ""  # what the submission wrote to stdout/stderr (truncated)
     events: tuple[str, ...] = field(default=())  # limits hit, crashes
-    heatmaps: tuple = field(default=())  # expected vs student values (grader.grading.diagnose.WeightsPair)
+    figures: tuple = field(default=())  # pictures for the feedback page (grader.grading.diagnose.FigurePair)
     notes: tuple[Note, ...] = field(default=())  # how the submission was found (grader.grading.submissions)
 
     @property

@@ -3,11 +3,11 @@
     import pytest
     from grader.testing import close, given, st, tensors
 
-    @pytest.mark.exercise("sdpa", weight=2)
-    @given(q=tensors((2, 3)))
-    def test_something(student, q):
+    @pytest.mark.exercise("scale", weight=2)
+    @given(x=tensors((2, 3)))
+    def test_scale_by_three(student, x):
         \"\"\"One line: the property, as the student will read it.\"\"\"
-        close(student.attention.f(q), expected, what="output")
+        close(student.example.scale(x, 3.0), x * 3, what="scale(x, 3.0)")
 
 Tests receive the submission as the ``student`` fixture (and hidden tests the ``reference``
 fixture); the same test runs in a student's ``pytest`` and in batch grading.
@@ -15,6 +15,7 @@ fixture); the same test runs in a student's ``pytest`` and in batch grading.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 from dataclasses import dataclass, replace
@@ -26,24 +27,55 @@ from hypothesis import strategies as st
 
 PROFILE = "grader"
 
-__all__ = ["Close", "close", "expect_value_error", "given", "load_hypothesis_profile", "settings", "st",
-           "tensors"]
+__all__ = ["Close", "close", "expect_value_error", "given", "hypothesis_profile", "load_hypothesis_profile",
+           "profile_settings", "settings", "st", "tensors"]
 
 
 def load_hypothesis_profile(max_examples: int = 20, shrink: bool = True) -> None:
     """Deterministic examples, no deadline, no example database: the same run everywhere.
 
     Without ``shrink`` a failing test reports the first failing example instead of the smallest
-    (batch grading: shrinking through a worker costs seconds per failing test).
+    (batch grading: shrinking through a worker costs seconds per failing test). This changes
+    hypothesis for the whole process: a grading process, or a session of assignment tests (see
+    :func:`hypothesis_profile` to change it for a while only).
     """
-    phases = [Phase.explicit, Phase.generate] + ([Phase.shrink] if shrink else [])
-    settings.register_profile(
-        PROFILE, derandomize=True, deadline=None, database=None, max_examples=max_examples,
-        phases=phases, report_multiple_bugs=False,
-        suppress_health_check=list(HealthCheck), print_blob=False)
+    settings.register_profile(PROFILE, profile_settings(max_examples, shrink))
     settings.load_profile(PROFILE)
     _without_local_constants()
     _print_tensors_compactly()
+
+
+def profile_settings(max_examples: int = 20, shrink: bool = True) -> settings:
+    """The settings of the grader's profile as an object (also a decorator: ``@profile_settings()``
+    gives one property test these settings whatever profile is loaded when it is defined)."""
+    phases = [Phase.explicit, Phase.generate] + ([Phase.shrink] if shrink else [])
+    return settings(derandomize=True, deadline=None, database=None, max_examples=max_examples, phases=phases,
+                    report_multiple_bugs=False, suppress_health_check=list(HealthCheck), print_blob=False)
+
+
+@contextlib.contextmanager
+def hypothesis_profile(max_examples: int = 20, shrink: bool = True):
+    """:func:`load_hypothesis_profile` until the block ends; then hypothesis' previous profile
+    and its own local constants come back (other tests of the same process are left alone)."""
+    previous, local_constants = settings._current_profile, _local_constants_source()
+    load_hypothesis_profile(max_examples, shrink)
+    try:
+        yield
+    finally:
+        settings.load_profile(previous or "default")
+        if local_constants is not None:
+            local_constants[0]._get_local_constants = local_constants[1]
+
+
+def _local_constants_source():
+    """``(hypothesis' providers module, its _get_local_constants)``, or None where it has none."""
+    try:
+        from hypothesis.internal.conjecture import providers
+    except ImportError:  # pragma: no cover - an older hypothesis has no local constants
+        return None
+    if not (hasattr(providers, "_get_local_constants") and hasattr(providers, "Constants")):
+        return None  # pragma: no cover
+    return providers, providers._get_local_constants
 
 
 def _without_local_constants() -> None:
@@ -51,16 +83,15 @@ def _without_local_constants() -> None:
     the time into its examples: in a student's run their own code, in batch grading whatever the
     grader has imported so far. Examples would then differ between submissions, between a local
     run and grading, and halfway through a batch; keep to hypothesis' built-in constants."""
-    try:
-        from hypothesis.internal.conjecture import providers
-    except ImportError:  # pragma: no cover - an older hypothesis has no local constants
+    source = _local_constants_source()
+    if source is None:
         return
-    if hasattr(providers, "_get_local_constants") and hasattr(providers, "Constants"):
-        none = providers.Constants()
-        providers._get_local_constants = lambda: none
-        kept = getattr(getattr(providers, "CONSTANTS_CACHE", None), "cache", None)
-        if kept is not None:
-            kept.clear()  # what earlier draws kept of them
+    providers, _ = source
+    none = providers.Constants()
+    providers._get_local_constants = lambda: none
+    kept = getattr(getattr(providers, "CONSTANTS_CACHE", None), "cache", None)
+    if kept is not None:
+        kept.clear()  # what earlier draws kept of them
 
 
 def _print_tensors_compactly() -> None:
@@ -108,7 +139,7 @@ def _grid():
 def expect_value_error(call, *args, what: str, **kwargs) -> None:
     """Call the submission and require the ValueError the contract names (a subclass counts).
 
-    Example: ``expect_value_error(student.attention.causal_mask, 0, what="causal_mask(0)")``.
+    Example: ``expect_value_error(student.example.scale, x, factor=-1, what="scale(x, -1)")``.
     """
     from grader.grading.proxy import SubmissionError
 

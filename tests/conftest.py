@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import pytest
 
+from grader.testing import hypothesis_profile
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--slow", action="store_true", default=False,
@@ -19,6 +21,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "slow: the slow tier, run with --slow (see tests/conftest.py)")
+
+
+@pytest.fixture
+def grader_hypothesis_profile():
+    """Hypothesis as assignment tests run it (derandomized, no deadline), for one test of ours;
+    other tests keep hypothesis' own settings. Use: pytest.mark.usefixtures("grader_hypothesis_profile")."""
+    with hypothesis_profile():
+        yield
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

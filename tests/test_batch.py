@@ -256,5 +256,5 @@ def test_the_store_keeps_its_old_rows_readable(tmp_path):
     db = Store(tmp_path / "grades.sqlite")
     assert db.assignment_id() is None and db.absent() == {}
     [result] = db.load_all(ASSIGNMENT)
-    assert result.student == "ada" and result.notes == () and result.heatmaps == ()
+    assert result.student == "ada" and result.notes == () and result.figures == ()
     db.close()

@@ -13,10 +13,10 @@ from typer.testing import CliRunner
 
 from grader import assignment
 from grader.frontends.cli import app
+from tests.assignments import assignment_ids
 from tests.test_generate import solution_lines
 
 ROOT = Path(__file__).resolve().parent.parent
-REFERENCE = ROOT / "reference" / "01"
 
 
 @pytest.fixture(scope="module")
@@ -70,12 +70,13 @@ def significant(text: str) -> set[str]:
 
 def test_no_hidden_test_and_no_solution_line_is_shipped(exported):
     """Searched as substrings, so that lines inside a notebook's JSON or the wheel's files count."""
-    secret = solution_lines(assignment.load(REFERENCE))
+    ids = assignment_ids()
+    secret = set().union(*(solution_lines(assignment.load(ROOT / "reference" / a)) for a in ids))
     public = "\n".join(p.read_text() for p in [
-        *(p for p in (ROOT / "assignments" / "01").iterdir() if p.is_file()),
-        *(ROOT / "grader").glob("*.py"), ROOT / "README.md"])
-    hidden = {line for p in REFERENCE.glob("test_hidden_*.py") for line in significant(p.read_text())
-              if line not in public}
+        *(p for a in ids for p in (ROOT / "assignments" / a).iterdir() if p.is_file()),
+        *(ROOT / "grader").rglob("*.py"), ROOT / "README.md"])
+    hidden = {line for a in ids for p in (ROOT / "reference" / a).glob("test_hidden_*.py")
+              for line in significant(p.read_text()) if line not in public}
     assert len(secret) > 50 and len(hidden) > 50
     shipped = list(shipped_texts(exported))
     assert any(where.startswith("vendor/") and where.endswith("pytest_plugin.py") for where, _ in shipped)

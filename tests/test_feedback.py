@@ -43,16 +43,15 @@ def test_a_failing_example_prints_tensors_compactly_and_a_hidden_test_says_how_t
     import pytest
     from hypothesis import given
 
-    from grader.testing import close, load_hypothesis_profile, tensors
+    from grader.testing import close, hypothesis_profile, tensors
 
-    load_hypothesis_profile(max_examples=5)
+    with hypothesis_profile(max_examples=5):  # loaded before @given: a test keeps the settings of its definition
+        @given(q=tensors((2, 30)))
+        def test_x(q):
+            close(q + 1, q, what="output")
 
-    @given(q=tensors((2, 30)))
-    def test_x(q):
-        close(q + 1, q, what="output")
-
-    with pytest.raises(AssertionError) as caught:
-        test_x()
+        with pytest.raises(AssertionError) as caught:
+            test_x()
     hidden = TestDefinition(id="test_hidden_x.py::test_x", exercise="sdpa", description="d", hidden=True)
     message = failure_message(caught.value, hidden)
     assert "q=float32 (2, 30):" in message

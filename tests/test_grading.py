@@ -1,13 +1,14 @@
 """`grader grade` on a whole class: the reference, the stubs, the demo class, every variant.
 
-The class (reference, stubs, demo) is graded once with the full suite (jobs=2); the tests read its
-outputs. A variant replaces a few definitions of one module and the builder keeps everything else
-on the reference's code, so a variant is graded on the exercises of its definitions only
-(`--exercise`; the class run shows the reference's full marks everywhere else). Each wrong variant
-must lose points in exactly the exercises it breaks; correct variants keep every point.
+The class of assignment 01 (reference, stubs, demo) is graded once with the full suite (jobs=2);
+the tests read its outputs. Every variant of every assignment (grader.authoring.variants) is
+graded through the command line too, on the exercises its patch touches (`--exercise`; the
+builder keeps everything else on the reference's code, and the class run shows the reference's
+full marks there): each must have exactly its expected effect. The same matrix runs in-process in
+the default tier (tests/test_check.py); tests/test_grading_isolated.py grades a few demo students
+through the isolated path in the default tier.
 """
 
-import ast
 import csv
 import json
 import os
@@ -19,7 +20,8 @@ from pathlib import Path
 import pytest
 
 from grader.assignment import load
-from tests.variants import all_variants, build
+from grader.authoring import variants
+from tests.assignments import assignment_ids
 
 pytestmark = pytest.mark.slow  # the slow tier: python -m pytest --slow
 
@@ -42,8 +44,8 @@ DEMO = {
 }
 
 
-def grade(submissions: Path, out: Path, *args: str) -> subprocess.CompletedProcess:
-    run = subprocess.run([sys.executable, "-m", "grader", "grade", "01", str(submissions), "--out",
+def grade(submissions: Path, out: Path, *args: str, assignment_id: str = "01") -> subprocess.CompletedProcess:
+    run = subprocess.run([sys.executable, "-m", "grader", "grade", assignment_id, str(submissions), "--out",
                           str(out), *args], cwd=ROOT, capture_output=True, text=True, timeout=1800,
                          env={**os.environ, "COLUMNS": "200"})
     assert run.returncode == 0, run.stderr[-3000:]
@@ -68,32 +70,33 @@ def graded(tmp_path_factory):
     return base, submissions, run, read_rows(base / "out" / "grades.csv")
 
 
-def exercises_of(variant) -> list[str]:
-    """The exercises a variant's definitions belong to. The builder keeps the rest of the module
-    on the reference's code, so no other exercise can change: these are all it needs."""
-    tree = ast.parse(variant.path.read_text())
-    names = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
-    return sorted({e.id for e in ASSIGNMENT.exercises
-                   for name in names if f"{variant.module}.{name}" in e.names})
+def variant_cases():
+    return [pytest.param(a, v, id=f"{a}-{v.name}") for a in assignment_ids()
+            for v in variants.load_all(load(ROOT / "reference" / a))]
 
 
 @pytest.fixture(scope="module")
 def variant_rows(tmp_path_factory):
-    base, rows, groups = tmp_path_factory.mktemp("variants"), {}, {}
-    for variant in all_variants():
-        groups.setdefault(tuple(exercises_of(variant)), []).append(variant)
-    for number, (exercises, variants) in enumerate(sorted(groups.items())):
-        submissions = base / f"group{number}"
-        for variant in variants:
-            build(variant, submissions / variant.name)
-        selection = [arg for e in exercises for arg in ("--exercise", e)]
-        grade(submissions, base / f"out{number}", "--jobs", "2", *selection)
-        rows.update(read_rows(base / f"out{number}" / "grades.csv"))
+    """Every variant's grades.csv row, per assignment: variants touching the same exercises are
+    graded in one run, on those exercises only."""
+    base, rows = tmp_path_factory.mktemp("variants"), {}
+    for assignment_id in assignment_ids():
+        assignment, groups = load(ROOT / "reference" / assignment_id), {}
+        for variant in variants.load_all(assignment):
+            groups.setdefault(variants.touched_exercises(variant, assignment), []).append(variant)
+        for number, (exercises, group) in enumerate(sorted(groups.items())):
+            submissions = base / assignment_id / f"group{number}"
+            for variant in group:
+                variants.build(variant, assignment, submissions / variant.name)
+            selection = [arg for e in exercises for arg in ("--exercise", e)]
+            out = base / assignment_id / f"out{number}"
+            grade(submissions, out, "--jobs", "2", *selection, assignment_id=assignment_id)
+            rows.update({(assignment_id, name): row for name, row in read_rows(out / "grades.csv").items()})
     return rows
 
 
-def _points(row: dict) -> dict[str, float]:
-    return {e.id: float(row[e.id]) for e in ASSIGNMENT.exercises if row[e.id] != ""}
+def _points(row: dict, assignment=ASSIGNMENT) -> dict[str, float]:
+    return {e.id: float(row[e.id]) for e in assignment.exercises if row[e.id] != ""}
 
 
 def test_csv_has_the_contract_header_and_one_row_per_student(graded):
@@ -110,23 +113,30 @@ def test_reference_scores_100_and_stubs_0_with_not_implemented_feedback(graded):
     assert feedback.count("Not implemented yet.") == len(ASSIGNMENT.exercises)
 
 
-@pytest.mark.parametrize("variant", all_variants(), ids=lambda v: v.name)
-def test_each_variant_loses_points_exactly_where_it_breaks(variant_rows, variant):
-    points = _points(variant_rows[variant.name])
-    assert set(points) == set(exercises_of(variant)) >= set(variant.breaks)
-    for exercise in ASSIGNMENT.exercises:
+@pytest.mark.parametrize(("assignment_id", "variant"), variant_cases())
+def test_each_variant_loses_points_exactly_where_it_breaks(variant_rows, assignment_id, variant):
+    assignment = load(ROOT / "reference" / assignment_id)
+    points = _points(variant_rows[assignment_id, variant.name], assignment)
+    assert set(points) == set(variants.touched_exercises(variant, assignment)) >= set(variant.exercises)
+    for exercise in assignment.exercises:
         if exercise.id not in points:
             continue
-        if exercise.id in variant.breaks:
-            assert points[exercise.id] < exercise.points, f"{variant.name} not caught in {exercise.id}"
-        else:
+        if exercise.id not in variant.exercises:
             assert points[exercise.id] == exercise.points, f"{variant.name} lost points in {exercise.id}"
+        elif variant.expect == "zero":
+            assert points[exercise.id] == 0, f"{variant.name} scored in {exercise.id}"
+        else:
+            assert points[exercise.id] < exercise.points, f"{variant.name} not caught in {exercise.id}"
 
 
 @pytest.mark.parametrize("student", sorted(DEMO))
 def test_demo_class_scores(graded, student):
-    expected, points = DEMO[student], _points(graded[3][f"demo-{student}"])
-    total = float(graded[3][f"demo-{student}"]["total"])
+    assert_demo_scores(student, graded[3][f"demo-{student}"])
+
+
+def assert_demo_scores(student: str, row: dict) -> None:
+    """``row`` (of grades.csv) is what ``DEMO`` says ``student`` must get."""
+    expected, points, total = DEMO[student], _points(row), float(row["total"])
     full = {e.id: e.points for e in ASSIGNMENT.exercises}
     if "total" in expected:
         assert total == expected["total"]
@@ -174,7 +184,7 @@ def test_hostile_demo_neither_gains_points_nor_disturbs_others(graded):
 
 def test_one_submission_split_between_two_processes_gets_what_the_class_run_gave(graded):
     """With more jobs than submissions, a submission's exercises are split between forked copies
-    of the grading process (grader.grading.shards): same statuses, messages, tags, scores and heatmaps."""
+    of the grading process (grader.grading.shards): same statuses, messages, tags, scores and figures."""
     base, submissions, _, rows = graded
     alone = base / "alone"
     shutil.copytree(submissions / "demo-hana", alone / "demo-hana")
@@ -183,9 +193,9 @@ def test_one_submission_split_between_two_processes_gets_what_the_class_run_gave
                     for out in (base / "out-alone", base / "out"))
     assert split["tests"] == whole["tests"] and split["score"] == whole["score"]
     assert read_rows(base / "out-alone" / "grades.csv")["demo-hana"] == rows["demo-hana"]
-    heatmaps = [(out / "demo-hana" / "feedback.html").read_text().count('aria-label="heatmap')
-                for out in (base / "out-alone", base / "out")]
-    assert heatmaps[0] == heatmaps[1] >= 1
+    figures = [(out / "demo-hana" / "feedback.html").read_text().count('aria-label="heatmap')
+               for out in (base / "out-alone", base / "out")]
+    assert figures[0] == figures[1] >= 1
 
 
 def test_two_processes_each_splitting_their_submission_get_what_the_class_run_gave(graded):

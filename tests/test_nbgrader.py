@@ -20,14 +20,14 @@ from nbgrader.coursedir import CourseDirectory
 from traitlets.config.loader import PyFileConfigLoader
 from typer.testing import CliRunner
 
+from grader.authoring import variants
 from grader.frontends.cli import app
-from tests.test_notebook import COMMITTED, reference_modules
-from tests.variants import splice
+from tests.test_notebook import ASSIGNMENT, COMMITTED, reference_modules
 
 pytestmark = pytest.mark.slow  # the slow tier: python -m pytest --slow
 
 ROOT = Path(__file__).resolve().parent.parent
-VARIANTS = ROOT / "tests" / "variants"
+VARIANTS = {v.name: v for v in variants.load_all(ASSIGNMENT)}
 NAME, COURSE_ID = "a01", "llm101"
 # The course's nbgrader_config.py, with the stub the README recommends for unfinished functions.
 CONFIG = f"""c = get_config()
@@ -39,9 +39,8 @@ c.ClearSolutions.code_stub = {{"python": 'raise NotImplementedError("not impleme
 def buggy_modules() -> dict[str, str]:
     """The reference with a causal mask that looks ahead and linear layers counted without bias."""
     modules = reference_modules()
-    modules["attention"] = splice(modules["attention"], (VARIANTS / "masks_causal_upper.py").read_text())
-    modules["parameters"] = splice(modules["parameters"],
-                                   (VARIANTS / "params_linear_ignores_bias.py").read_text())
+    modules["attention"] = variants.apply(VARIANTS["masks_causal_upper"], modules["attention"])
+    modules["parameters"] = variants.apply(VARIANTS["params_linear_ignores_bias"], modules["parameters"])
     return modules
 
 

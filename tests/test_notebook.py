@@ -18,6 +18,7 @@ from grader.frontends.cli import app
 from grader.grading.batch import run_batch
 from grader.grading.context import GradeRequest
 from grader.grading.submissions import Intake
+from tests.assignments import assignment_ids
 from tests.test_generate import _split_lines
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,8 +39,14 @@ def reference_modules() -> dict[str, str]:
     return {m: (REFERENCE / f"{m}.py").read_text() for m in ASSIGNMENT.student_modules}
 
 
-def test_committed_notebook_is_exactly_what_the_command_writes(tmp_path):
-    assert notebook.drift(ASSIGNMENT, PUBLISHED) == [], "run `grader notebook 01` and commit"
+@pytest.mark.parametrize("assignment_id", assignment_ids())
+def test_committed_notebook_is_exactly_what_the_command_writes(assignment_id):
+    definition = assignment.load(ROOT / "reference" / assignment_id)
+    assert notebook.drift(definition, ROOT / "assignments" / assignment_id) == [], \
+        f"run `grader notebook {assignment_id}` and commit"
+
+
+def test_notebook_check_command_reports_sync_and_drift(tmp_path):
     runner = CliRunner()
     assert runner.invoke(app, ["notebook", "01", "--root", str(ROOT), "--check"]).exit_code == 0
     (tmp_path / "reference").symlink_to(ROOT / "reference")

@@ -8,7 +8,7 @@ from pathlib import Path
 from grader import results
 from grader.assignment import load
 from grader.grading import batch
-from grader.grading.diagnose import WeightsPair
+from grader.grading.diagnose import FigurePair
 from grader.grading.feedback import with_diagnosis
 from grader.reports import html as pages
 from grader.results import StudentResult
@@ -42,21 +42,22 @@ def outcome(exercise, name, status, message="", tags=()):
     return results.TestOutcome(test, status, message, tuple(tags))
 
 
-def student(name, *outcomes, heatmaps=()):
+def student(name, *outcomes, figures=()):
     return StudentResult(name, ASSIGNMENT, tuple(outcomes), 1.5, "process", printed=HOSTILE,
-                         heatmaps=tuple(heatmaps))
+                         figures=tuple(figures))
 
 
 def make_class():
     diagnosis = "Likely mistake (sdpa.missing_scale): your scores are not multiplied by 1/√d_k"
     wrong = with_diagnosis(f"[sdpa] weights\nvalues differ {HOSTILE}", diagnosis)
-    pair = WeightsPair("sdpa", "attention.scaled_dot_product_attention", "float64 (2, 3)",
-                       [[0.5, 0.5, 0.0], [0.2, 0.3, 0.5]], [[0.9, 0.1, 0.0], [float("nan"), 0.3, 0.7]])
+    pair = FigurePair("sdpa", "attention.scaled_dot_product_attention", "Attention <weights>", "query", "key",
+                      "float64 (2, 3)", [[0.5, 0.5, 0.0], [0.2, 0.3, 0.5]],
+                      [[0.9, 0.1, 0.0], [float("nan"), 0.3, 0.7]])
     return [
         student("ada", outcome("sdpa", "a", results.PASSED), outcome("masks", "b", results.PASSED)),
         student("cleo & co", outcome("sdpa", "a", results.FAILED, wrong, ["misconception:sdpa.missing_scale"]),
                 outcome("sdpa", "h1", results.FAILED, wrong, ["misconception:sdpa.missing_scale"]),
-                outcome("masks", "b", results.PASSED), heatmaps=[pair]),
+                outcome("masks", "b", results.PASSED), figures=[pair]),
         student(HOSTILE, outcome("sdpa", "a", results.NOT_IMPLEMENTED, "[sdpa] not implemented yet"),
                 outcome("masks", "b", results.FAILED, "[masks] " + HOSTILE)),
     ]
@@ -98,10 +99,12 @@ def test_pages_embed_their_charts_link_existing_pages_and_escape_student_text(tm
     text = (tmp_path / "index.html").read_text()
     assert "<code>sdpa.missing_scale</code></td><td>your scores are not multiplied by 1/√d_k</td><td class=n>1<" in text
     cleo = check_page(tmp_path / "cleo & co" / "feedback.html")
-    assert cleo.charts == ["heatmap: expected and your attention weights"]
+    assert cleo.charts == ["heatmap: expected and your attention <weights>"]  # the figure's title
     assert len(cleo.rects) == 2 * 6 + 10  # two 2 x 3 panels and the colour scale
     page = (tmp_path / "cleo & co" / "feedback.html").read_text()
     assert page.count(">NaN</text>") == 1 and "query 1, key 0: nan" in page  # the NaN cell, greyed
+    assert "Attention &lt;weights&gt; of attention.scaled_dot_product_attention" in page
+    assert "key (column) &#8594;  query (row)" in page  # rows and columns named by the figure
     assert page.count("Likely mistake (sdpa.missing_scale)") == 1  # once per exercise, not per test
     for result in graded:
         check_page(tmp_path / result.student / "feedback.html")

@@ -7,6 +7,9 @@ from hypothesis import strategies as st
 
 from grader.grading.proxy import NotImplementedYet
 from grader.grading.replay import Replays
+from grader.testing import profile_settings
+
+pytestmark = pytest.mark.usefixtures("grader_hypothesis_profile")  # as in grading: no local constants
 
 
 class Student:
@@ -23,6 +26,7 @@ class Student:
         return "student"
 
 
+@profile_settings()  # derandomized, as assignment tests run: replays compare runs example by example
 @given(x=st.integers(0, 100), data=st.data())
 def adds(student, x, data):
     y = data.draw(st.integers(0, x), label="y")
@@ -30,6 +34,7 @@ def adds(student, x, data):
     assert student(x, y) == x + y, f"{x} + {y}"
 
 
+@profile_settings()
 @given(x=st.integers(0, 20), data=st.data())
 def draws_from_the_answer(student, x, data):
     bound = student(x, 0)
@@ -135,12 +140,9 @@ def test_examples_do_not_depend_on_the_code_that_is_loaded(tmp_path, monkeypatch
 
     from hypothesis import settings
 
-    from grader.testing import load_hypothesis_profile
-
-    load_hypothesis_profile()
     seen = []
 
-    @settings(max_examples=300)
+    @settings(max_examples=300)  # the grader's profile is loaded (pytestmark above)
     @given(x=st.integers(0, 10**6))
     def draw(x):
         seen.append(x)

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.variants import build, load
+from grader.assignment import load
+from grader.authoring import variants
 
 ROOT = Path(__file__).resolve().parent.parent
 EXERCISES = ("sdpa", "masks", "topk", "mha", "posenc", "tokenizer", "params", "complexity", "plot")
@@ -49,8 +50,9 @@ def test_reference_passes_every_public_test(reference_run):
 
 def test_a_mistake_names_exercise_property_and_smallest_input_and_how_to_rerun_it(tmp_path):
     """Run from inside the assignment's folder: the printed command works when pasted there."""
-    variant = load(ROOT / "tests" / "variants" / "sdpa_missing_scale.py")
-    folder = build(variant, tmp_path / "submission")
+    assignment = load(ROOT / "reference" / "01")
+    variant = {v.name: v for v in variants.load_all(assignment)}["sdpa_missing_scale"]
+    folder = variants.build(variant, assignment, tmp_path / "submission")
     here = ROOT / "assignments" / "01"
     run = student_pytest("--submission", str(folder), "-k", "sdpa", cwd=here, tests="")
     out = run.stdout
@@ -84,3 +86,35 @@ def test_an_endless_loop_is_stopped_in_a_local_run(tmp_path):
         with pytest.raises(LimitExceeded, match=r"time limit exceeded in loops\.(spin|swallow)"):
             call()
     assert student.loops.quick(1) == 2  # the alarm is off between calls
+
+
+PROBE = '''import os
+
+from hypothesis import settings
+
+
+def test_probe():
+    with open(os.environ["GRADER_PROFILE_PROBE"], "a") as out:
+        out.write(f"{settings.default.derandomize}\\n")
+'''
+
+
+def test_the_grader_profile_is_loaded_for_assignment_tests_only(tmp_path, monkeypatch):
+    """Another test suite of the same environment keeps hypothesis' own settings; tests in an
+    assignment folder, or run with --submission, get the grader's derandomized profile, and the
+    settings of the process come back when the session ends."""
+    from hypothesis import settings
+
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "plain" / "test_plain.py").write_text(PROBE)
+    (tmp_path / "reference" / "77").mkdir(parents=True)
+    (tmp_path / "reference" / "77" / "assignment.toml").write_text("id = '77'\n")
+    (tmp_path / "reference" / "77" / "test_hidden_probe.py").write_text(PROBE)
+    seen = tmp_path / "seen.txt"
+    monkeypatch.setenv("GRADER_PROFILE_PROBE", str(seen))
+    assert settings._current_profile == "default"  # what this session of our own tests runs with
+    for args in ([tmp_path / "plain"], [tmp_path / "reference" / "77"],
+                 [tmp_path / "plain", "--submission", tmp_path]):
+        assert pytest.main([*map(str, args), "-q", "-p", "no:cacheprovider", "-o", "addopts="]) == 0
+        assert settings._current_profile == "default"
+    assert seen.read_text().split() == ["False", "True", "True"]

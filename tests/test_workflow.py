@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from grader.assignment import load
+from grader.authoring import variants
 from grader.frontends import github
-from tests.variants import splice
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOW = ROOT / "student_template" / ".github" / "workflows" / "feedback.yml"
@@ -55,9 +56,9 @@ def failing_run(workflow, tmp_path_factory):
                     ignore=shutil.ignore_patterns("__pycache__", "test_*.py", "*.ipynb"))
     shutil.copy(ROOT / "assignments" / "01" / "test_masks.py", folder)
     shutil.copy(ROOT / "student_template" / "pytest.ini", repo)
-    variant = (ROOT / "tests" / "variants" / "masks_causal_upper.py").read_text()
-    attention = folder / "attention.py"
-    attention.write_text(splice(attention.read_text(), variant, isolate=False))
+    variant = {v.name: v for v in variants.load_all(load(ROOT / "reference" / "01"))}["masks_causal_upper"]
+    attention = folder / "attention.py"  # the stub with the variant's causal_mask (a `replace` patch)
+    attention.write_text(variants.apply(variant, attention.read_text(), isolate=False))
     summary = tmp_path_factory.mktemp("runner") / "step_summary.md"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "GITHUB_"))}
     env.update(GITHUB_ACTIONS="true", GITHUB_STEP_SUMMARY=str(summary), GITHUB_WORKSPACE=str(repo),

@@ -7,10 +7,10 @@ the one the assignment lists for the enclosing top-level function or class.
 
 Example::
 
-    def causal_mask(seq_len, *, device=None):        def causal_mask(seq_len, *, device=None):
+    def scale(x, factor=2.0):                        def scale(x, factor=2.0):
         \"\"\"...\"\"\"                          ->          \"\"\"...\"\"\"
         ### BEGIN SOLUTION                               raise NotImplementedError(
-        ...                                                  "masks: not implemented yet")
+        ...                                                  "scale: not implemented yet")
         ### END SOLUTION
 """
 

@@ -1,13 +1,13 @@
 """The assignment as a Jupyter notebook, and a student's notebook read back into modules.
 
     build(assignment, published) -> the notebook's text       (``grader notebook 01``)
-    read_modules(path)           -> {"attention": "# module: attention.py\\n...", ...}
+    read_modules(path)           -> {"example": "# module: example.py\\n...", ...}
 
 The notebook holds the handout (``README.md`` of the published folder) as Markdown cells, one
 per ``#`` / ``##`` section, and one code cell per student module holding its stub, first line
-``# module: attention.py``, each of the stub's ``raise NotImplementedError(...)`` lines between
+``# module: example.py``, each of the stub's ``raise NotImplementedError(...)`` lines between
 ``### BEGIN SOLUTION`` / ``### END SOLUTION``. A module's cell follows the section of its last
-exercise (the first heading that names the exercise id in backticks, e.g. ``## Exercise `mha```);
+exercise (the first heading that names the exercise id in backticks, e.g. ``## Exercise `scale```);
 a module whose exercises no heading names comes at the end. Cells carry nbgrader's metadata (module cells are
 solution cells whose grade id is the module, Markdown cells are locked), so the notebook also
 serves as an nbgrader source notebook: ``nbgrader generate_assignment`` replaces each marked

@@ -1,5 +1,6 @@
 """The ``grader`` command: ``grader generate 01``, ``grader grade 01 SUBMISSIONS --out OUT``,
-``grader report OUT``.
+``grader report OUT``,
+``grader new 03 --title "..."``, ``grader check 03``.
 
 Errors an instructor can act on are printed as one line (no traceback) with exit code 2.
 """
@@ -12,7 +13,8 @@ from typing import Optional
 import typer
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Autograded LLM-course assignments: generate stubs, grade submissions.")
+                  help="Autograded LLM-course assignments: write and check them, generate stubs, "
+                  "grade submissions.")
 
 ROOT_HELP = "project root holding reference/ and assignments/"
 
@@ -64,6 +66,61 @@ def _write_or_check(assignment_id: str, root: Path, check: bool, writer) -> None
             typer.echo(f"wrote {published / name}")
     except (assignment.AssignmentError, gen.RegionError, OSError) as exc:
         _fail(str(exc))
+
+
+@app.command()
+def new(
+    assignment_id: str = typer.Argument(..., help="the new assignment's id, e.g. 03"),
+    title: str = typer.Option(..., "--title", help="its title, e.g. \"Week 3\""),
+    root: Path = typer.Option(Path("."), help=ROOT_HELP),
+) -> None:
+    """Start an assignment: reference/ID and assignments/ID with one example exercise, which
+    `grader check ID` accepts as it is (then see docs/new-assignment.md)."""
+    from grader import assignment
+    from grader.authoring import scaffold
+
+    try:
+        written = scaffold.new(root, assignment_id, title)
+    except (assignment.AssignmentError, OSError) as exc:
+        _fail(str(exc))
+    for path in written:
+        typer.echo(f"wrote {path}")
+    typer.echo(f"next: grader check {assignment_id}, then replace the example exercise "
+               "(docs/new-assignment.md)")
+
+
+@app.command()
+def check(
+    assignment_id: str = typer.Argument(..., help="assignment id, e.g. 01"),
+    root: Path = typer.Option(Path("."), help=ROOT_HELP),
+    isolated: bool = typer.Option(
+        True, "--isolated/--in-process", help="also grade the reference in an isolated worker, under the "
+        "assignment's limits, as students are graded (--in-process: skip that, a little faster)"),
+) -> None:
+    """Check an assignment before students see it: generated files up to date, the reference
+    full marks, the stubs 0, every variant exactly its expected effect. Exit 1 if anything fails."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from grader import assignment
+    from grader.authoring import check as checking
+
+    try:
+        reference, published = assignment.locate(assignment_id, root)
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      console=Console(stderr=True), transient=True) as bar:
+            task = bar.add_task("checking", total=None)
+
+            def progress(what: str, done: int, total: int) -> None:
+                bar.update(task, description=what, completed=done, total=total)
+
+            report = checking.check(reference, published, isolated=isolated, progress=progress)
+    except assignment.AssignmentError as exc:
+        _fail(str(exc))
+    for line in report.lines():
+        colour = typer.colors.RED if line.startswith("FAIL") else None
+        typer.secho(line, fg=colour)
+    raise typer.Exit(0 if report.ok else 1)
 
 
 @app.command()

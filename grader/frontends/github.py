@@ -6,7 +6,7 @@ With the option (the student repository's ``.github/workflows/feedback.yml`` pas
   failure with its smallest input and hint) to the file named by ``$GITHUB_STEP_SUMMARY``, and
 - prints one workflow command per failing function of the submission::
 
-      ::error file=assignments/01/attention.py,line=44,title=[masks] causal_mask%3A 2 tests fail::...
+      ::error file=assignments/03/example.py,line=44,title=[scale] scale%3A 2 tests fail::...
 
   on the line of its ``def`` (or ``class``), so the pull request shows it beside the code.
 

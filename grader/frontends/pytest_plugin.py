@@ -1,7 +1,10 @@
 """The pytest face of the grader: what a student sees when running ``pytest assignments/01``.
 
 Registered as a pytest plugin (entry point ``pytest11``); it only acts on tests marked
-``@pytest.mark.exercise("<id>", weight=1.0)``. It provides
+``@pytest.mark.exercise("<id>", weight=1.0)``, and loads the grader's hypothesis profile
+(:func:`grader.testing.load_hypothesis_profile`) only in a session that collects test files of an
+assignment folder (one with an ``assignment.toml``) or runs with ``--submission``: other test
+suites of the same environment keep hypothesis' own settings. It provides
 
 - ``--submission DIR``: test the modules in DIR instead of those beside the tests (no copying);
 - the ``student`` fixture (a :class:`grader.grading.proxy.Submission` answered in-process, see
@@ -16,6 +19,7 @@ Registered as a pytest plugin (entry point ``pytest11``); it only acts on tests 
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 from pathlib import Path
@@ -28,6 +32,8 @@ from grader.frontends.github import GitHubFeedback
 from grader.frontends.local_outcomes import OUTCOMES, RAISED, outcomes_by_folder, raised_by, submission_folder
 from grader.grading import feedback
 from grader.grading.suite import EXERCISE_MARK, definition, load_reference
+
+_PROFILE = pytest.StashKey["contextlib.ExitStack | None"]()  # the grader's hypothesis profile, once loaded
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -44,11 +50,34 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "exercise(id, weight=1.0): the assignment exercise a test belongs to, and its "
         "weight among that exercise's tests")
     config.stash[OUTCOMES] = {}
+    config.stash[_PROFILE] = None
     if config.getoption("github_feedback"):
         config.pluginmanager.register(GitHubFeedback(config), "grader-github-feedback")
-    from grader.testing import load_hypothesis_profile
+    if config.getoption("submission"):
+        _use_grader_profile(config)
 
-    load_hypothesis_profile()
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> None:
+    """Before a test file of an assignment folder is imported (its ``@settings`` inherit from the
+    profile loaded then), load the grader's hypothesis profile for the rest of the session."""
+    if file_path.suffix == ".py" and assignment_mod.find_folder(file_path) is not None:
+        _use_grader_profile(parent.config)
+
+
+def _use_grader_profile(config: pytest.Config) -> None:
+    from grader.testing import hypothesis_profile
+
+    if config.stash[_PROFILE] is None:
+        stack = contextlib.ExitStack()
+        stack.enter_context(hypothesis_profile())
+        config.stash[_PROFILE] = stack
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Hypothesis' settings as they were before the session (for what runs next in this process)."""
+    stack = config.stash.get(_PROFILE, None)
+    if stack is not None:
+        stack.close()
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

@@ -11,6 +11,7 @@ processes, on each Dask worker, in a Gradescope run) and grades submissions one 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import gc
@@ -69,14 +70,14 @@ class GradingContext:
         from grader.grading.replay import Replays
         from grader.grading.suite import collect, load_reference
         from grader.isolation.pool import Template
-        from grader.testing import load_hypothesis_profile
+        from grader.testing import hypothesis_profile
 
         assignment = load(request.reference)
         limits = Limits.from_mapping({**assignment.limits, **request.limit_overrides})
         self.intake = Intake(assignment.student_modules)
         # the template imports torch in the background while the tests are collected
-        self.template = Template(limits, visible=(str(request.submissions.resolve()),
-                                                  str(self.intake.root)))
+        self.template = Template(limits, visible=(str(request.submissions.resolve()), str(self.intake.root)),
+                                 preload=assignment.preload, warm_up=assignment.warm_up)
         if shards > 1:
             import torch
 
@@ -87,7 +88,9 @@ class GradingContext:
             self.template.close()
             self.intake.close()
             raise
-        load_hypothesis_profile(shrink=request.shrink)  # after collect: pytest's plugin loads its own
+        # after collect (pytest's plugin loads its own while it runs); close() gives the process's back
+        self._profile = contextlib.ExitStack()
+        self._profile.enter_context(hypothesis_profile(shrink=request.shrink))
         self.suite.set_shrinking(request.shrink)
         self.assignment = self.suite.assignment
         self.reference = load_reference(self.assignment)
@@ -135,7 +138,7 @@ class GradingContext:
             printed = session.close()
         return results.StudentResult(
             student, self.assignment, tuple(found.outcomes), 0.0, self.template.isolation.summary(),
-            printed, tuple(session.events), tuple(found.heatmaps))
+            printed, tuple(session.events), tuple(found.figures))
 
     def _grade_part(self, student: str, folder: Path, suite, copy: int) -> dict:
         """One shard's result as plain data; a forked copy (``copy`` > 0) also saves the plans it
@@ -146,21 +149,22 @@ class GradingContext:
         return store_mod.to_payload(result)
 
     def _merged(self, student: str, parts: list[results.StudentResult]) -> results.StudentResult:
-        """The shards' results as one: outcomes in the suite's order, heatmaps in the catalogue's
+        """The shards' results as one: outcomes in the suite's order, figures in the catalogue's
         (as one process would list them); printed output and events shard after shard."""
         tests = {t.definition.id: i for i, t in enumerate(self.suite.tests)}
-        heatmaps = {(diagnose.exercise_of(self.assignment, e), e.function): i
-                    for i, e in reversed(list(enumerate(self.catalogue.heatmaps)))}
+        figures = {(diagnose.exercise_of(self.assignment, e), e.function): i
+                   for i, e in reversed(list(enumerate(self.catalogue.figures)))}
         return results.StudentResult(
             student, self.assignment,
             tuple(sorted((o for p in parts for o in p.outcomes), key=lambda o: tests[o.test.id])),
             0.0, parts[0].isolation,
             "".join(p.printed for p in parts)[:self.template.limits.output_bytes],
             tuple(e for p in parts for e in p.events),
-            tuple(sorted((h for p in parts for h in p.heatmaps), key=lambda h: heatmaps[h.exercise, h.function])))
+            tuple(sorted((f for p in parts for f in p.figures), key=lambda f: figures[f.exercise, f.function])))
 
     def close(self) -> None:
         if self.plans_cache is not None:
             self.plans.save(*self.plans_cache)
         self.template.close()
         self.intake.close()
+        self._profile.close()

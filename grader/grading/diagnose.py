@@ -2,8 +2,8 @@
 
 The catalogue is assignment data: ``misconceptions = "misconceptions.py"`` in ``assignment.toml``
 names a module of the reference folder that defines ``MISCONCEPTIONS`` (a sequence of
-:class:`Misconception`) and, optionally, ``HEATMAPS`` (a sequence of :class:`Heatmap`). An entry
-is checked in one of two ways:
+:class:`Misconception`) and, optionally, ``FIGURES`` (a sequence of :class:`Figure`). A
+misconception is checked in one of two ways:
 
 - by comparison: ``run(modules, *args, **kwargs)`` computes a value from a probe input with either
   the student's modules (a :class:`grader.proxy.Submission`) or the reference's, and
@@ -17,8 +17,9 @@ After a submission's tests ran, :func:`diagnose` checks the entries of every exe
 points (only those: a few probes each), tags that exercise's failed outcomes
 ``misconception:<id>`` and adds the explanation with the smallest probe that shows it to their
 messages. A student call that is unfinished, forbidden or over a limit makes the entry
-inconclusive: nothing is named. Heatmap entries record, for a lost exercise, the student's and the
-expected attention weights on the smallest probe where they differ (for the HTML page).
+inconclusive: nothing is named. A figure entry records, for a lost exercise, the expected and the
+student's values of a matrix on the smallest probe where they differ (:class:`FigurePair`, drawn
+side by side on the feedback page).
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ class Evidence:
 
 @dataclass(frozen=True)
 class Misconception:
-    id: str  # "<exercise>.<name>", e.g. "sdpa.missing_scale"
+    id: str  # "<exercise>.<name>", e.g. "scale.adds"
     function: str  # "module.name" of the student function it concerns, as in the exercise's names
     explanation: str  # plain words: what the code does and what it should do
     run: Callable[..., Any] | None = None  # run(modules, *args, **kwargs) -> value to compare
@@ -93,12 +94,18 @@ class Misconception:
 
 
 @dataclass(frozen=True)
-class Heatmap:
-    """A function whose ``run`` value is attention weights (..., L, S), drawn for lost points."""
+class Figure:
+    """A picture for an exercise that lost points: ``run(modules, *args, **kwargs)`` returns a
+    tensor (..., rows, columns), drawn as expected vs the student's on the smallest probe where
+    they differ. ``title`` names the values ("Weights"), ``rows`` and ``columns`` what a row and a
+    column stand for ("input", "output"): the page says "Weights of f", "input 2, output 0"."""
 
     function: str
     run: Callable[..., Any]
     probes: tuple[Probe, ...]
+    title: str = "Values"
+    rows: str = "row"
+    columns: str = "column"
 
 
 @dataclass(frozen=True)
@@ -120,11 +127,15 @@ class Diagnosis:
 
 
 @dataclass(frozen=True)
-class WeightsPair:
-    """Expected and student attention weights (2-D, nested lists) on one probe, for a heatmap."""
+class FigurePair:
+    """What a :class:`Figure` entry found for one submission (plain data: stored with the
+    result): the expected and the student's matrix (2-D, nested lists) on one probe."""
 
     exercise: str
     function: str
+    title: str
+    rows: str
+    columns: str
     probe: str
     expected: list
     got: list
@@ -133,7 +144,7 @@ class WeightsPair:
 @dataclass(frozen=True)
 class Catalogue:
     misconceptions: tuple[Misconception, ...] = ()
-    heatmaps: tuple[Heatmap, ...] = ()
+    figures: tuple[Figure, ...] = ()
 
 
 class Raised:
@@ -163,7 +174,7 @@ def load(assignment: Assignment) -> Catalogue:
     ids = [m.id for m in catalogue.misconceptions]
     if len(set(ids)) != len(ids):
         raise AssignmentError(f"{path}: misconception ids repeat")
-    for entry in (*catalogue.misconceptions, *catalogue.heatmaps):
+    for entry in (*catalogue.misconceptions, *catalogue.figures):
         exercise = exercise_of(assignment, entry)
         if isinstance(entry, Misconception) and not entry.id.startswith(exercise + "."):
             raise AssignmentError(f"{path}: {entry.id} concerns {entry.function}, which belongs to "
@@ -174,10 +185,10 @@ def load(assignment: Assignment) -> Catalogue:
 @functools.cache
 def _import(path: str, assignment_id: str) -> Catalogue:
     module = import_file(Path(path), f"_misconceptions_{assignment_id}")
-    return Catalogue(tuple(getattr(module, "MISCONCEPTIONS", ())), tuple(getattr(module, "HEATMAPS", ())))
+    return Catalogue(tuple(getattr(module, "MISCONCEPTIONS", ())), tuple(getattr(module, "FIGURES", ())))
 
 
-def exercise_of(assignment: Assignment, entry: Misconception | Heatmap) -> str:
+def exercise_of(assignment: Assignment, entry: Misconception | Figure) -> str:
     return assignment.exercise_of(*entry.function.split(".")).id
 
 
@@ -202,14 +213,14 @@ def find(catalogue: Catalogue, assignment: Assignment, student, reference,
     return found
 
 
-def weights_pairs(catalogue: Catalogue, assignment: Assignment, student, reference,
-                  exercises: Iterable[str]) -> list[WeightsPair]:
-    """For each heatmap entry of ``exercises``: expected vs student weights on the smallest probe
+def figure_pairs(catalogue: Catalogue, assignment: Assignment, student, reference,
+                 exercises: Iterable[str]) -> list[FigurePair]:
+    """For each figure entry of ``exercises``: expected vs student values on the smallest probe
     where they differ (the 2-D slice holding the largest difference)."""
     import torch
 
     exercises, pairs = set(exercises), []
-    for entry in catalogue.heatmaps:
+    for entry in catalogue.figures:
         exercise = exercise_of(assignment, entry)
         if exercise not in exercises:
             continue
@@ -223,7 +234,8 @@ def weights_pairs(catalogue: Catalogue, assignment: Assignment, student, referen
                     and got.shape == expected.shape and got.dim() >= 2) or same(got, expected):
                 continue
             e, g = _worst_slice(expected.double(), got.double())
-            pairs.append(WeightsPair(exercise, entry.function, p.describe(entry.run), e.tolist(), g.tolist()))
+            pairs.append(FigurePair(exercise, entry.function, entry.title, entry.rows, entry.columns,
+                                    p.describe(entry.run), e.tolist(), g.tolist()))
             break
     return pairs
 
@@ -232,14 +244,14 @@ def weights_pairs(catalogue: Catalogue, assignment: Assignment, student, referen
 class Findings:
     outcomes: list  # the outcomes, failed ones of diagnosed exercises tagged and explained
     diagnoses: list  # list[Diagnosis]
-    heatmaps: list  # list[WeightsPair]
+    figures: list  # list[FigurePair]
 
 
 def diagnose(catalogue: Catalogue, assignment: Assignment, student, reference,
              outcomes: list[results.TestOutcome]) -> Findings:
     """Look at the exercises that lost points (only those): name their certain misconceptions on
     their failed outcomes (tag ``misconception:<id>`` and an explanation in the message), and
-    collect expected vs student attention weights for the heatmap entries."""
+    collect expected vs student values for the figure entries."""
     lost = {o.test.exercise for o in outcomes if not o.passed}
     found = find(catalogue, assignment, student, reference, lost)
     by_exercise: dict[str, list[Diagnosis]] = {}
@@ -253,7 +265,7 @@ def diagnose(catalogue: Catalogue, assignment: Assignment, student, reference,
             outcome = replace(outcome, tags=(*outcome.tags, *(f"misconception:{d.id}" for d in mine)),
                               message=feedback.with_diagnosis(outcome.message, text))
         tagged.append(outcome)
-    return Findings(tagged, found, weights_pairs(catalogue, assignment, student, reference, lost))
+    return Findings(tagged, found, figure_pairs(catalogue, assignment, student, reference, lost))
 
 
 def _compare(entry: Misconception, student, reference) -> Evidence | None:
@@ -272,7 +284,7 @@ def _compare(entry: Misconception, student, reference) -> Evidence | None:
 
 def _call(function, modules, p: Probe) -> Any:
     try:
-        with warnings.catch_warnings():  # a modelled mistake may warn (matplotlib does): not news
+        with warnings.catch_warnings():  # a modelled mistake may warn (plotting libraries do): not news
             warnings.simplefilter("ignore")
             return function(modules, *p.args, **p.kwargs)
     except _STOPS:

@@ -1,14 +1,13 @@
 """Turning a failed test into what a student reads, the same way locally and in batch grading.
 
-    [sdpa] weights match F.scaled_dot_product_attention (float32)
-    weights: values differ at 2 of 6 positions ...; the largest difference is at index (0, 1, 2)
+    [scale] scale(x, factor) keeps the shape and multiplies every entry
+    scale(x, factor): values differ at 2 of 6 positions ...; the largest difference is at index (0, 1)
     Smallest failing input:
-        query=float32 (1, 2):
-            1  0
-        mask=bool (2, 2):
-            1  0
-            1  1
-    Reproduce: pytest "assignments/01/test_attention.py::test_sdpa_values"
+        x=float32 (2, 3):
+            0  1  0
+            0  0  1
+        factor=3.0
+    Reproduce: pytest "assignments/03/test_example.py::test_scale_values"
 
 No harness traceback: the error's own message (which for a submission's exception already holds
 the frames of the student's files), then hypothesis' shrunk example, printed with :func:`show`

@@ -3,11 +3,11 @@
 Tests are written once against :class:`Submission` and run unchanged in a student's local
 ``pytest`` (requests answered in-process) and in batch grading (answered by an isolated worker)::
 
-    out, weights = student.attention.scaled_dot_product_attention(q, k, v, mask=m)
-    mha = student.attention.MultiHeadAttention(8, 2)         # a RemoteObject
-    mha.load_state_dict(weights)
-    (out, w), grads = student.backward(student.attention.scaled_dot_product_attention,
-                                       q, k, v, wrt=(0, 1, 2), grad_output=g, output_index=0)
+    y = student.example.scale(x, factor=3.0)
+    net = student.example.TinyNet(8, 2)                      # a RemoteObject
+    net.load_state_dict(weights)
+    (y, extra), grads = student.backward(student.example.scale_twice, x, y0,
+                                         wrt=(0, 1), grad_output=g, output_index=0)
 
 Every value that comes back is plain data decoded afresh (tensors without grad); objects that
 are not plain data come back as :class:`RemoteObject`. A failing call raises
@@ -79,7 +79,7 @@ class _Target:
 
 
 class RemoteCallable(_Target):
-    """``student.attention.causal_mask`` or ``student.tokenizer.BPETokenizer.train``: call it."""
+    """``student.example.scale`` or ``student.example.Vocabulary.build``: call it."""
 
     def __getattr__(self, name: str) -> "RemoteCallable":
         if name.startswith("__"):
@@ -95,7 +95,7 @@ class RemoteCallable(_Target):
 
 
 class RemoteObject(_Target):
-    """An object living in the submission's process (a module instance, a tokenizer, an Axes)."""
+    """An object living in the submission's process (an nn.Module instance, an open figure...)."""
 
     def __init__(self, transport: Transport, handle: wire.Handle, label: str):
         super().__init__(transport, {"handle": handle.id, "path": []}, label)
@@ -126,7 +126,7 @@ class _ModuleProxy:
 
 
 class Submission:
-    """A submission's modules, reached through ``transport``: ``student.attention.causal_mask(4)``."""
+    """A submission's modules, reached through ``transport``: ``student.example.scale(x, 3.0)``."""
 
     def __init__(self, transport: Transport, modules: tuple[str, ...]):
         self._transport = transport

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from grader import results
 from grader.assignment import Assignment
-from grader.grading.diagnose import WeightsPair
+from grader.grading.diagnose import FigurePair
 from grader.results import StudentResult
 
 _SCHEMA = """
@@ -114,7 +114,7 @@ def to_payload(result: StudentResult) -> dict:
                       "tags": list(o.tags)} for o in result.outcomes],
         "execution_time": result.execution_time, "isolation": result.isolation,
         "printed": result.printed, "events": list(result.events),
-        "heatmaps": [dataclasses.asdict(h) for h in result.heatmaps],
+        "figures": [dataclasses.asdict(f) for f in result.figures],
         "notes": [[n.kind, n.text] for n in result.notes]}
 
 
@@ -124,7 +124,7 @@ def from_payload(student: str, assignment: Assignment, payload: dict) -> Student
                      for o in payload["outcomes"])
     return StudentResult(student, assignment, outcomes, payload["execution_time"],
                          payload["isolation"], payload["printed"], tuple(payload["events"]),
-                         tuple(WeightsPair(**h) for h in payload.get("heatmaps", ())),
+                         tuple(FigurePair(**f) for f in payload.get("figures", ())),
                          tuple(results.Note(*n) for n in payload.get("notes", ())))
 
 

@@ -44,8 +44,12 @@ class TemplateError(RuntimeError):
 class Template:
     """One worker template process (torch imported once) and the limits its children get."""
 
-    def __init__(self, limits: Limits = Limits(), visible: tuple[str, ...] = ()):
+    def __init__(self, limits: Limits = Limits(), visible: tuple[str, ...] = (), preload: tuple[str, ...] = (),
+                 warm_up: str = ""):
+        """``preload``: modules the template imports once for every child; ``warm_up``: code it
+        runs once after them (both from the assignment: :class:`grader.assignment.Assignment`)."""
         self.limits = limits
+        self._preload, self._warm_up = tuple(preload), warm_up
         self.scratch_root = Path(tempfile.mkdtemp(prefix="grader-workers-"))
         os.chmod(self.scratch_root, 0o711)
         self._isolation = layers.Isolation()
@@ -92,7 +96,8 @@ class Template:
         self._control = ours
         self._control.settimeout(180)
         settings = {"layers": list(self.limits.layers), "in_bwrap": in_bwrap,
-                    "bwrap_uid": "uid" in self.limits.layers, "read": self.read_paths}
+                    "bwrap_uid": "uid" in self.limits.layers, "read": self.read_paths,
+                    "preload": list(self._preload), "warm_up": self._warm_up}
         try:
             self._send({**settings})
         except OSError as exc:

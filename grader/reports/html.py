@@ -1,8 +1,9 @@
 """HTML pages: ``OUT/<student>/feedback.html`` for each student and ``OUT/index.html`` for the class.
 
     student_page(result)              -> the student's page: exercise table, named mistakes, each
-                                         kind of failure with its message, heatmaps of expected vs
-                                         the student's attention weights (inline SVG)
+                                         kind of failure with its message, the figures grading
+                                         attached (expected vs the student's values, as heatmaps
+                                         in inline SVG)
     class_page(assignment, results)   -> what to re-teach: score histogram, the student x exercise
                                          matrix (coloured), each misconception with the students who
                                          made it (linked), the tests the class fails most, each
@@ -53,7 +54,7 @@ def student_page(result: results.StudentResult) -> str:
     for exercise in assignment.exercises:
         failed = [o for o in _outcomes_of(result, exercise.id) if not o.passed]
         if failed:
-            body += _exercise_section(exercise.id, exercise.title, failed, result.heatmaps)
+            body += _exercise_section(exercise.id, exercise.title, failed, result.figures)
     if result.events:
         body += ["<h2>Limits hit while grading</h2><ul>"] + [f"<li>{escape(e)}</li>" for e in result.events]
         body.append("</ul>")
@@ -64,14 +65,14 @@ def student_page(result: results.StudentResult) -> str:
     return _page(f"Feedback {assignment.id}: {result.student}", body)
 
 
-def _exercise_section(exercise_id: str, title: str, failed: list, heatmaps) -> list[str]:
+def _exercise_section(exercise_id: str, title: str, failed: list, figures) -> list[str]:
     section = [f"<h2 id=\"{escape(exercise_id)}\">{escape(exercise_id)} ({escape(title)})</h2>"]
     if all(o.status == results.NOT_IMPLEMENTED for o in failed):
         return section + ["<p>Not implemented yet.</p>"]
     for diagnosis in summary.diagnoses(failed):
         section.append(f"<div class=mistake><pre>{escape(diagnosis)}</pre></div>")
-    for pair in (h for h in heatmaps if h.exercise == exercise_id):
-        section += [f"<p>Attention weights of {escape(pair.function)} on the smallest input where yours "
+    for pair in (f for f in figures if f.exercise == exercise_id):
+        section += [f"<p>{escape(pair.title)} of {escape(pair.function)} on the smallest input where yours "
                     "differ (left: expected, right: yours):</p>",
                     _heatmap_svg(pair),
                     f"<details><summary>that input</summary><pre>{escape(pair.probe)}</pre></details>"]
@@ -295,8 +296,9 @@ def _colour(t: float) -> str:
 
 
 def _heatmap_svg(pair) -> str:
-    """Expected (left) and the student's (right) weights side by side, one colour scale, as an
-    inline SVG: cells coloured by value and, up to 8 x 8, labelled with it; NaN cells grey."""
+    """Expected (left) and the student's (right) matrix side by side, one colour scale, as an
+    inline SVG: cells coloured by value and, up to 8 x 8, labelled with it; NaN cells grey. Rows
+    and columns are named as the figure's entry says (``pair.rows``, ``pair.columns``)."""
     panels = (("expected", pair.expected), ("yours", pair.got))
     finite = [v for _, rows in panels for row in rows for v in row if math.isfinite(v)]
     low, high = (min(finite), max(finite)) if finite else (0.0, 1.0)
@@ -305,7 +307,8 @@ def _heatmap_svg(pair) -> str:
     cell = max(6, min(36, 240 // max(n_rows, n_cols)))
     labelled = n_rows * n_cols <= 64
     width, top = n_cols * cell + 40, 20
-    parts = [(f"<svg role=\"img\" aria-label=\"heatmap: expected and your attention weights\" "
+    what = escape(pair.title[:1].lower() + pair.title[1:])
+    parts = [(f"<svg role=\"img\" aria-label=\"heatmap: expected and your {what}\" "
               f"width=\"{2 * width + 60}\" height=\"{max(n_rows * cell + 30, 115) + top}\" "
               "xmlns=\"http://www.w3.org/2000/svg\" font-size=\"9\">")]
     for number, (title, rows) in enumerate(panels):
@@ -316,13 +319,13 @@ def _heatmap_svg(pair) -> str:
                 x, y = left + j * cell, top + i * cell
                 fill = _colour((value - low) / span) if math.isfinite(value) else "#999999"
                 parts.append(f"<rect x=\"{x}\" y=\"{y}\" width=\"{cell}\" height=\"{cell}\" fill=\"{fill}\">"
-                             f"<title>query {i}, key {j}: {value:.4g}</title></rect>")
+                             f"<title>{escape(pair.rows)} {i}, {escape(pair.columns)} {j}: {value:.4g}</title></rect>")
                 if labelled:
                     ink = "black" if math.isfinite(value) and (value - low) / span > 0.6 else "white"
                     parts.append(f"<text x=\"{x + cell / 2}\" y=\"{y + cell / 2 + 3}\" text-anchor=\"middle\" "
                                  f"fill=\"{ink}\">{'NaN' if math.isnan(value) else f'{value:.2f}'}</text>")
-        parts.append(f"<text x=\"{left}\" y=\"{top + n_rows * cell + 14}\">key (column) &#8594;  "
-                     "query (row) &#8595;</text>")
+        parts.append(f"<text x=\"{left}\" y=\"{top + n_rows * cell + 14}\">{escape(pair.columns)} (column) "
+                     f"&#8594;  {escape(pair.rows)} (row) &#8595;</text>")
     scale = 2 * width + 20
     for k in range(10):
         parts.append(f"<rect x=\"{scale}\" y=\"{top + (9 - k) * 10}\" width=\"10\" height=\"10\" "

@@ -1,8 +1,8 @@
 """The worker program: ``python -I -m grader.worker`` (started by :mod:`grader.isolation.pool`, never
 imported by the grading process).
 
-It starts as a *template*: imports torch, NumPy and matplotlib once, then waits on its control
-socket. For every submission the grader sends ``{"op": "spawn", ...}`` with one end of a
+It starts as a *template*: imports torch and the assignment's ``preload`` modules once, runs its
+``warm_up`` code, then waits on its control socket. For every submission the grader sends ``{"op": "spawn", ...}`` with one end of a
 fresh socket pair attached; the template forks a child that confines itself (rlimits, Landlock,
 uid), loads nothing until asked, and answers requests on that socket with a
 :class:`grader.worker.executor.Executor`. Forking costs milliseconds where a fresh interpreter with torch
@@ -21,6 +21,7 @@ from __future__ import annotations
 import array
 import ctypes
 import gc
+import importlib
 import os
 import signal
 import socket
@@ -68,13 +69,12 @@ def _prepare_template(settings: dict) -> tuple[list[str], dict[str, str]]:
     if "namespaces" in layers and not settings.get("in_bwrap"):
         why = confine.unshare_network()
         reached.append("namespaces") if why is None else missing.update(namespaces=why)
-    os.environ["MPLBACKEND"] = "Agg"
-    import matplotlib.pyplot  # loaded once here so that children fork it ready
-    import numpy  # noqa: F401
     import torch
 
     torch.set_num_threads(1)
-    _warm_up(torch, matplotlib.pyplot)
+    for name in settings.get("preload", ()):
+        importlib.import_module(name)  # loaded once here so that children fork it ready
+    _warm_up(torch, settings.get("warm_up", ""))
     gc.freeze()  # what is loaded now stays out of every collection, here and in the children
 
     ctypes.CDLL(None).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
@@ -90,18 +90,18 @@ def _prepare_template(settings: dict) -> tuple[list[str], dict[str, str]]:
     return reached, missing
 
 
-def _warm_up(torch, pyplot) -> None:
-    """Run once what every child would otherwise load lazily (autograd, a traced call, a plot)."""
+def _warm_up(torch, assignment_code: str) -> None:
+    """Run once what every child would otherwise load lazily: autograd and a traced call, then
+    the assignment's own ``warm_up`` code (trusted: it comes from ``assignment.toml``, and no
+    submission has been loaded yet)."""
     from grader.worker.executor import Executor, _forbidden_tracer
 
     x = torch.ones(2, 2, dtype=torch.float64, requires_grad=True)
     with _forbidden_tracer(("warm-up",), []):
-        y = (x @ x).softmax(-1)
+        y = (x @ x).tanh()
         torch.autograd.grad(y, x, torch.ones_like(y))  # explicit grad_outputs import sympy
-    pyplot.rcParams["figure.max_open_warning"] = 0  # tests may draw many plots in one worker
-    figure, ax = pyplot.subplots()
-    figure.colorbar(ax.imshow([[0.0, 1.0]]), ax=ax)
-    pyplot.close(figure)
+    if assignment_code:
+        exec(compile(assignment_code, "<assignment.toml warm_up>", "exec"), {"__name__": "warm_up"})
     del Executor
 
 

@@ -11,7 +11,7 @@ One :class:`Executor` serves one submission folder. It answers requests (plain d
     {"op": "reset"}       -> None (forgets every handle, closes pyplot's figures and reseeds random
                              and torch: a test starts afresh)
 
-where a target is ``{"module": "attention", "path": ["MultiHeadAttention"]}`` or
+where a target is ``{"module": "example", "path": ["TinyNet"]}`` or
 ``{"handle": 3, "path": ["forward"]}``. Replies are ``{"ok": value, "forbidden": [...]}`` or
 ``{"error": {"type", "message", "traceback"}, "forbidden": [...]}``; ``forbidden`` lists the
 forbidden torch functions the call reached (traced with a TorchFunctionMode, so aliases, wrappers
@@ -218,7 +218,7 @@ class Executor:
 
     def _error(self, type_name: str, message: str, trace: str, hits, types=()) -> dict:
         """An error reply; ``types`` names the exception's classes, most derived first. Paths
-        inside the submission folder are shown relative to it (``attention.py``)."""
+        inside the submission folder are shown relative to it (``example.py``)."""
         inside = f"{self.folder}{os.sep}"
         return {"error": {"type": type_name[:200], "types": [t[:200] for t in types],
                           "message": message.replace(inside, "")[:MAX_TRACEBACK_CHARS],

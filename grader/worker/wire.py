@@ -245,7 +245,7 @@ def _tensor_from_json(body: Any, limits: Limits):
 
 
 def request_label(request: dict) -> str:
-    """What a request calls, for messages: ``attention.causal_mask``, or a handle's ``forward``."""
+    """What a request calls, for messages: ``example.scale``, or a handle's ``forward``."""
     target = request.get("target") or {}
     path = ".".join(target.get("path", []))
     if "module" in target:

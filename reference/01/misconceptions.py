@@ -6,8 +6,9 @@ computes the reference *with that mistake* on a few probe inputs chosen to tell 
 tie-breaks, rows with no allowed key), or is a predicate for mistakes no output shows (no gradient,
 NaN gradients, a forbidden built-in). The grader names a mistake only when the student's values
 equal the mistaken ones on every probe and differ from the reference's on at least one.
-``MISCONCEPTIONS`` at the end is the catalogue: each id with its plain words. ``HEATMAPS`` lists
-the functions returning attention weights (drawn on the feedback page). Never shipped to students.
+``MISCONCEPTIONS`` at the end is the catalogue: each id with its plain words. ``FIGURES`` lists
+the functions returning attention weights, drawn as heatmaps (query rows, key columns) on the
+feedback page. Never shipped to students.
 """
 
 import functools
@@ -16,7 +17,7 @@ from collections import Counter
 
 import torch
 
-from grader.grading.diagnose import Evidence, Heatmap, Misconception, probe
+from grader.grading.diagnose import Evidence, Figure, Misconception, probe
 from grader.grading.feedback import show
 from grader.grading.proxy import ForbiddenCall, SubmissionError
 
@@ -819,5 +820,8 @@ def _weights(run):
     return weights
 
 
-HEATMAPS = (Heatmap(SDPA, _weights(_sdpa), SDPA_PROBES), Heatmap(TOPK, _weights(_topk), TOPK_PROBES),
-            Heatmap(MHA, _weights(_mha), MHA_PROBES))
+def _heatmap(function, run, probes):
+    return Figure(function, _weights(run), probes, title="Attention weights", rows="query", columns="key")
+
+
+FIGURES = (_heatmap(SDPA, _sdpa, SDPA_PROBES), _heatmap(TOPK, _topk, TOPK_PROBES), _heatmap(MHA, _mha, MHA_PROBES))

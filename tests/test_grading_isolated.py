@@ -1,0 +1,37 @@
+"""Three students of the demo class graded through the real isolated path, in the default tier:
+``run_batch``, a grading process with its worker template, one forked and confined worker per
+student. The whole class (with a pool of grading processes) and every variant go through the
+command line in the slow tier (test_grading.py)."""
+
+import csv
+import io
+import json
+import shutil
+
+from rich.console import Console
+
+from grader.grading.batch import run_batch
+from grader.grading.context import GradeRequest
+from tests.test_grading import EXAMPLES, REFERENCE, ROOT, assert_demo_scores
+
+# full marks; a mistake costing three exercises, named twice; the from-scratch rule (0 in three)
+STUDENTS = {"ada": set(), "cleo": {"sdpa.missing_scale", "tokenizer.tiebreak_largest"},
+            "eve": {"sdpa.forbidden_builtin", "mha.forbidden_builtin"}}
+
+
+def test_three_demo_students_are_graded_in_isolated_workers(tmp_path):
+    for student in STUDENTS:
+        shutil.copytree(EXAMPLES / student, tmp_path / "class" / student)
+    request = GradeRequest(reference=REFERENCE, published=ROOT / "assignments" / "01",
+                           submissions=tmp_path / "class", out=tmp_path / "out", jobs=1)
+    assert run_batch(request, Console(file=io.StringIO())) == 0
+    with open(tmp_path / "out" / "grades.csv") as handle:
+        rows = {row["student"]: row for row in csv.DictReader(handle)}
+    assert set(rows) == set(STUDENTS)
+    for student, misconceptions in STUDENTS.items():
+        assert_demo_scores(student, rows[student])
+        result = json.loads((tmp_path / "out" / student / "results.json").read_text())
+        assert result["extra_data"]["isolation"].startswith("process+rlimits")
+        tags = {t.split(":", 1)[1] for test in result["tests"] for t in test["tags"] if t.startswith("misconception:")}
+        assert tags == misconceptions
+    assert (tmp_path / "out" / "cleo" / "feedback.html").read_text().count('aria-label="heatmap') == 2
