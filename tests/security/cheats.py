@@ -27,6 +27,7 @@ class Cheat:
     snippet: str  # appended to attention.py
     reaches: str  # regex: what the message names
     module: str = "attention"
+    gradients: bool = True  # its answers carry the autograd graph (all but the forked process's)
 
 
 SDPA_NAMES = r"scaled_dot_product_attention|aten::_?scaled_dot_product"
@@ -222,5 +223,5 @@ def _in_a_child(*args, **kwargs):
         result = pickle.loads(answer.read())
     os.waitpid(pid, 0)
     return result
-'''), r"forked a process"),
+'''), r"forked a process", gradients=False),
 ]
