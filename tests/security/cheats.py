@@ -29,6 +29,12 @@ class Cheat:
     module: str = "attention"
     gradients: bool = True  # its answers carry the autograd graph (all but the forked process's)
 
+    @property
+    def costs(self) -> tuple[str, ...]:
+        """The exercises that score 0: its own, and those whose reference code calls the function
+        it replaced (top-k attention and MultiHeadAttention call the module's attention)."""
+        return ("sdpa", "topk", "mha") if self.exercise == "sdpa" else (self.exercise,)
+
 
 SDPA_NAMES = r"scaled_dot_product_attention|aten::_?scaled_dot_product"
 MHA_NAMES = r"multi_head_attention_forward|MultiheadAttention"
@@ -54,7 +60,8 @@ def scaled_dot_product_attention(query, key, value, mask=None, scale=None):
 def _mha(attend: str, imports: str = "") -> str:
     """A MultiHeadAttention with the four projections asked for, whose ``forward`` gets ``out``
     and per-head ``weights`` from ``attend`` (code using ``blocked``, the mask as (B, H, L, S)
-    True-means-blocked with fully blocked rows opened, which it then closes again)."""
+    True-means-blocked with fully blocked rows opened; it closes them again, and computes the
+    output from the weights and the value projection)."""
     return f'''
 {imports}
 
@@ -77,11 +84,8 @@ class MultiHeadAttention(nn.Module):
         blocked = ~(allowed | empty)
 {attend}
         weights = weights.reshape(B, H, L, S).masked_fill(empty, 0.0)
-        if bias:
-            out = torch.where(empty.all(1), self.out_proj.bias, out)
-        else:
-            out = out.masked_fill(empty.all(1), 0.0)
-        return out, weights
+        v = self.v_proj(value).view(B, S, H, C // H).transpose(1, 2)
+        return self.out_proj((weights @ v).transpose(1, 2).reshape(B, L, C)), weights
 '''
 
 
@@ -184,8 +188,8 @@ def top_k_attention(query, key, value, k, mask=None, scale=None):
             if bias:
                 builtin.in_proj_bias = nn.Parameter(torch.cat([p.bias for p in projections]))
             builtin.out_proj = self.out_proj
-            out, weights = builtin(query, key, value, attn_mask=blocked.reshape(B * H, L, S),
-                                   need_weights=True, average_attn_weights=False)
+            weights = builtin(query, key, value, attn_mask=blocked.reshape(B * H, L, S),
+                              need_weights=True, average_attn_weights=False)[1]
 '''), MHA_NAMES),
     Cheat("functional_call", "mha", _mha('''
         builtin = nn.MultiheadAttention(C, H, bias=bias, batch_first=True)
@@ -194,18 +198,16 @@ def top_k_attention(query, key, value, k, mask=None, scale=None):
         if bias:
             params.update({"in_proj_bias": torch.cat([p.bias for p in projections]),
                            "out_proj.bias": self.out_proj.bias})
-        out, weights = torch.func.functional_call(
+        weights = torch.func.functional_call(
             builtin, params, (query, key, value),
-            {"attn_mask": blocked.reshape(B * H, L, S), "need_weights": True, "average_attn_weights": False})
+            {"attn_mask": blocked.reshape(B * H, L, S), "need_weights": True, "average_attn_weights": False})[1]
 ''', "import torch.func"), MHA_NAMES),
     Cheat("importlib_internals", "mha", _mha('''
         attend = importlib.import_module("torch._decomp.decompositions").scaled_dot_product_flash_attention_for_cpu
         q, k, v = (p(x).view(B, -1, H, C // H).transpose(1, 2) for p, x in zip(projections, (query, key, value)))
         additive = torch.zeros(blocked.shape, dtype=q.dtype).masked_fill(blocked, float("-inf"))
         with torch._C.DisableTorchFunction():
-            y = attend(q, k, v, attn_mask=additive)[0]  # the output; the weights by hand
-        weights = torch.softmax(q @ k.transpose(-2, -1) / (C // H) ** 0.5 + additive, dim=-1)
-        out = self.out_proj(y.transpose(1, 2).reshape(B, L, C))
+            weights = attend(q, k, v, attn_mask=additive)[1]
 ''', "import importlib"), r"scaled_dot_product_flash_attention_for_cpu"),
     Cheat("forked_process", "sdpa", _sdpa("_in_a_child", '''
 import os

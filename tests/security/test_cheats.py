@@ -9,9 +9,10 @@ Default tier, on one fixed input per exercise (masks with a fully masked row, gr
 - every correct submission (the reference, the demo class's full-marks students, the correct
   variants) calls nothing forbidden, with einsum, softmax, baddbmm, masked_fill, matmul, bmm.
 
-Slow tier: the routes graded by ``grader grade`` with two honest students: each route scores 0 on
-its exercise with the function named in its feedback, full marks on the others; and the same
-routes with the rule off, through the real test suite, earn full marks on their exercise.
+Slow tier: the routes graded by ``grader grade`` with honest students: each route scores 0 on its
+exercise (and on those whose reference code calls the function it replaced) with the function
+named in its feedback, full marks on the others; and the same routes with the rule off, through
+the real test suite, earn full marks on their exercise.
 """
 
 from __future__ import annotations
@@ -228,7 +229,7 @@ def test_every_route_scores_zero_on_its_exercise_in_batch_grading(cheats_folder,
         assert {e: float(rows[f"honest-{name}"][e]) for e in exercises} == full, name
     for cheat in CHEATS:
         got = {e: float(rows[cheat.name][e]) for e in exercises}
-        assert got == {**full, cheat.exercise: 0.0}, (cheat.name, got)
+        assert got == {**full, **{e: 0.0 for e in cheat.costs}}, (cheat.name, got)
         feedback = (tmp_path / "out" / cheat.name / "feedback.md").read_text()
         assert re.search(cheat.reaches, feedback), (cheat.name, feedback[-2000:])
 
