@@ -1,8 +1,8 @@
 """The grading process's side of the workers: a template per grading process, a child per submission.
 
     template = Template(limits, visible=[submissions_root])     # starts python -m grader.worker
-    session = template.session(student_folder, forbidden_calls)
-    student = Submission(session.transport, modules)            # what tests use
+    session = template.session(student_folder, assignment.traced_calls)
+    student = Submission(session.transport, modules)            # tests use student.checking(their exercise's list)
     ...
     output = session.close()                                    # what the code printed
     template.close()

@@ -1,42 +1,42 @@
 """What forbidden functions a call into the submission reached, seen in independent layers.
 
 A from-scratch exercise scores 0 when its code reaches a function the assignment forbids. The
-assignment names them by substrings (``scaled_dot_product`` matches
-``torch.nn.functional.scaled_dot_product_attention``, ``aten::scaled_dot_product_attention`` and
-``aten::_scaled_dot_product_attention_math``). Submission code runs in the process that watches
-it, so each mechanism below can be switched off from Python; the layers are independent, so
-switching one off leaves the others watching:
+assignment names them by substrings of what is reached: an entry ``conv2d`` matches the torch
+function ``conv2d`` and the operators ``aten::conv2d`` and ``aten::_slow_conv2d_forward``, an entry
+``Conv2d`` the Python function ``torch.nn.modules.conv.Conv2d.forward``. Submission code runs in the process that watches it, so
+each mechanism below can be switched off from Python; the layers are independent, so switching
+one off leaves the others watching:
 
     functions  a TorchFunctionMode: torch functions by name, however they were reached (an
                alias, ``getattr`` with a built name, code compiled from a string, a module's
                forward, ``torch.func.functional_call``)
     kernels    the dispatcher's own record of every ATen operator it runs (torch's RecordFunction
-               observer, through the CPU profiler): composite operators before they decompose
-               (``aten::scaled_dot_product_attention``), ``torch.ops.aten.*`` and
-               ``torch._C._nn.*`` calls, with torch functions, subclasses or dispatch modes
-               switched off
-    python     torch's own Python functions whose qualified name matches, e.g.
-               ``torch.nn.functional.multi_head_attention_forward`` and every method of
-               ``torch.nn.MultiheadAttention`` (whose ATen operators are plain matmuls): their
-               code is swapped in place for a trampoline that records the call, so every
-               reference to them reports, in every thread
-    graph      the autograd graph of the tensors a call returns: a node's name
-               (``ScaledDotProductFlashAttentionForCpuBackward0`` reads
-               ``scaled_dot_product_flash_attention_for_cpu_backward0``) travels with the data,
-               whatever was switched off where it was made
+               observer, through the CPU profiler): composite operators before they decompose,
+               ``torch.ops.aten.*`` and ``torch._C._nn.*`` calls, with torch functions,
+               subclasses or dispatch modes switched off; torch's switch of that recording is
+               replaced by one that records the attempt
+    python     torch's own Python functions whose qualified name matches (a module's
+               ``forward``, a functional written in Python over plain operators, a
+               decomposition in ``torch._decomp``): their code is swapped in place for a
+               trampoline that records the call, so every reference to them reports, in every
+               thread and forked process
+    graph      the autograd graph of the tensors a call returns: a node's name, read in snake
+               case (``ConvolutionBackward0`` reads ``convolution_backward0``), travels with the
+               data, whatever was switched off where it was made
     intact     at the end of every call: each layer still in place (the mode on top of its stack,
                the observer still the grader's and still recording, the trampolines installed),
-               and no thread started and no process forked during the call (the per-thread
-               layers do not follow there). What failed is reported as tampering.
+               and no thread started and no process forked during the call (the function mode is
+               pushed in every new thread, the kernels layer does not follow). What failed is
+               reported as tampering.
 
 Usage (one call at a time per process)::
 
-    tracer = Tracer(("scaled_dot_product", "multi_head_attention"))
+    tracer = Tracer(("conv2d",))
     watch = tracer.watch()
     with watch:
         value = function(*args)
         watch.graph(value)
-    watch.hits, watch.tampered            # sorted names, sorted descriptions
+    watch.hits, watch.tampered            # the names reached, what was done to the layers
 """
 
 from __future__ import annotations
@@ -54,7 +54,8 @@ _MARKS = ("grader::start-of-call", "grader::end-of-call")
 _thread_modes: list = []  # every tracer's function mode: pushed in each thread started after it
 _watching: Watch | None = None  # the call being watched in this process, if any
 _trampolines: dict[int, tuple[types.FunctionType, types.CodeType, types.FunctionType, str]] = {}
-_scanned: dict[tuple[str, ...], set[str]] = {}  # names -> the torch modules matched against them
+_scanned: dict[tuple[str, ...], int] = {}  # names -> how many modules were loaded when last matched
+_functions: dict[str, list[tuple[types.FunctionType, str]]] = {}  # torch module -> its functions, named
 
 
 class Tracer:
@@ -121,10 +122,15 @@ class Watch:
             _watching = None
 
     def graph(self, value: Any) -> None:
-        """Record the forbidden operators in the autograd graph of the tensors in ``value``."""
+        """Record the forbidden operators in the autograd graph of the tensors in ``value`` (read
+        through torch's own getter: a subclass's code stays out of the walk)."""
         torch = self.tracer._torch
-        with torch._C.DisableTorchFunctionSubclass():  # a tensor subclass's code stays out of the walk
-            roots = [t.grad_fn for t in _tensors(value, torch.Tensor) if t.grad_fn is not None]
+        grad_fn = torch._C.TensorBase.grad_fn.__get__
+        try:
+            with torch._C.DisableTorchFunctionSubclass():
+                roots = [grad_fn(t) for t in _tensors(value, torch.Tensor)]
+        except Exception:  # noqa: BLE001 - a container that will not be read: the other layers remain
+            return
         seen: dict[int, Any] = {}
         while roots and len(seen) < MAX_GRAPH_NODES:
             node = roots.pop()
@@ -225,18 +231,17 @@ def _disarm_recording_switch() -> None:
 def _install_trampolines(names: tuple[str, ...]) -> None:
     """Swap in a trampoline for every function of a torch module (loaded so far) whose qualified
     name contains one of ``names``."""
-    scanned = _scanned.setdefault(names, set())
-    if not names or len(scanned) == len(sys.modules):  # nothing imported since the last scan
+    if not names or _scanned.get(names) == len(sys.modules):  # nothing imported since the last time
         return
+    _scanned[names] = len(sys.modules)
     for module_name in list(sys.modules):
-        if module_name in scanned:
-            continue
-        scanned.add(module_name)
-        if module_name == "torch" or module_name.startswith("torch."):
-            for function in _functions_of(sys.modules.get(module_name), module_name):
-                name = f"{function.__module__}.{function.__qualname__}"
-                if id(function) not in _trampolines and any(part in name for part in names):
-                    _trampoline(function, name)
+        if module_name not in _functions and (module_name == "torch" or module_name.startswith("torch.")):
+            _functions[module_name] = [(f, f"{f.__module__}.{f.__qualname__}")
+                                       for f in _functions_of(sys.modules.get(module_name), module_name)]
+    for functions in list(_functions.values()):
+        for function, name in functions:
+            if id(function) not in _trampolines and any(part in name for part in names):
+                _trampoline(function, name)
 
 
 def _functions_of(module: Any, module_name: str) -> list[types.FunctionType]:

@@ -20,7 +20,6 @@ import os
 import re
 import secrets
 import select
-import shutil
 import socket
 import subprocess
 import sys
@@ -32,6 +31,7 @@ from string import Template
 import pytest
 
 from grader.isolation.pool import MAX_TIMEOUTS
+from tests.security import copy_reference
 from tests.security.attacks import ATTACKS, Attack
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -111,13 +111,6 @@ def build(attack: Attack, folder: Path, values: dict) -> None:
     target.write_text(target.read_text() + "\n\n" + Template(attack.snippet).substitute(values))
     for name, text in attack.files.items():
         (folder / name).write_text(text)
-
-
-def copy_reference(folder: Path) -> None:
-    folder.mkdir(parents=True)
-    for source in REFERENCE.glob("*.py"):
-        if not source.name.startswith("test_"):
-            shutil.copy(source, folder / source.name)
 
 
 def snapshot(*folders: Path) -> dict:

@@ -35,6 +35,7 @@ from grader.grading.proxy import ForbiddenCall
 from grader.grading.suite import collect, load_reference
 from grader.isolation.pool import Template
 from grader.worker.confine import Limits
+from tests.security import copy_reference
 from tests.security.cheats import CHEATS, Cheat
 from tests.variants import all_variants, build
 
@@ -70,13 +71,6 @@ def build_cheat(cheat: Cheat, folder: Path) -> Path:
     target = folder / f"{cheat.module}.py"
     target.write_text(target.read_text() + "\n\n" + cheat.snippet)
     return folder
-
-
-def copy_reference(folder: Path) -> None:
-    folder.mkdir(parents=True)
-    for source in REFERENCE.glob("*.py"):
-        if not source.name.startswith("test_"):
-            shutil.copy(source, folder / source.name)
 
 
 def inputs():

@@ -22,9 +22,9 @@ import pytest
 from grader.frontends.local import local_transport
 from grader.grading.proxy import LimitExceeded, Submission
 from grader.worker.executor import Executor
+from tests.security import copy_reference
 
 ROOT = Path(__file__).resolve().parents[2]
-REFERENCE = ROOT / "reference" / "01"
 
 FLOODING = '''
 import sys
@@ -49,10 +49,7 @@ def causal_mask(seq_len, *, device=None):
 def broken_submission(folder: Path) -> Path:
     """The reference's student modules, with a correct positional encoding that floods the output
     and a causal mask that never returns."""
-    folder.mkdir()
-    for source in REFERENCE.glob("*.py"):
-        if not source.name.startswith("test_"):
-            shutil.copy(source, folder / source.name)
+    copy_reference(folder)
     positional, attention = folder / "positional.py", folder / "attention.py"
     positional.write_text(positional.read_text() + "\n_reference_encoding = sinusoidal_positional_encoding\n"
                           + FLOODING)
