@@ -98,9 +98,7 @@ class Executor:
         function = self._resolve(request.get("target"))
         args, kwargs = self._arguments(request)
         with watch:
-            value = function(*args, **kwargs)
-            watch.graph(value)
-        return value
+            return function(*args, **kwargs)
 
     def _get(self, request: dict, watch) -> Any:
         with watch:

@@ -20,14 +20,16 @@ one off leaves the others watching:
                decomposition in ``torch._decomp``): their code is swapped in place for a
                trampoline that records the call, so every reference to them reports, in every
                thread and forked process
-    graph      the autograd graph of the tensors a call returns: a node's name, read in snake
+    graph      the autograd graph of what a gradient is asked of: a node's name, read in snake
                case (``ConvolutionBackward0`` reads ``convolution_backward0``), travels with the
                data, whatever was switched off where it was made
+    threads    every thread started after the tracer (whenever the submission started it) runs
+               with the function mode pushed and a profile function that reports the builtins
+               and ``torch.ops`` operators it calls, even with torch functions switched off
     intact     at the end of every call: each layer still in place (the mode on top of its stack,
                the observer still the grader's and still recording, the trampolines installed),
-               and no thread started and no process forked during the call (the function mode is
-               pushed in every new thread, the kernels layer does not follow). What failed is
-               reported as tampering.
+               and no thread started and no process forked during the call (the kernels layer
+               does not follow there). What failed is reported as tampering.
 
 Usage (one call at a time per process)::
 
@@ -35,7 +37,7 @@ Usage (one call at a time per process)::
     watch = tracer.watch()
     with watch:
         value = function(*args)
-        watch.graph(value)
+        watch.graph(value)                # when a gradient is asked of it
     watch.hits, watch.tampered            # the names reached, what was done to the layers
 """
 
@@ -301,8 +303,11 @@ def _reached(key: int, args: tuple, kwargs: dict) -> Any:
 
 @functools.cache
 def _hook_threads_and_forks():
-    """Note a thread started or a process forked during a watched call; returns a check that says
-    whether the thread hooks were removed."""
+    """Note a thread started or a process forked during a watched call, and watch every thread
+    started after this (the submission's, whenever it started them): the tracers' function modes
+    are pushed in it, and a profile function reports the builtins and torch operators it calls
+    whose names match (a thread escapes the kernels layer, and may switch torch functions off).
+    Returns a check that says whether the thread hooks were removed."""
     import _thread
     import threading
 
@@ -313,12 +318,14 @@ def _hook_threads_and_forks():
         _tamper("started a thread, where the grader sees torch functions but not operators")
         modes = list(_thread_modes)
 
-        def watched(*args, **kwargs):  # the thread's torch functions are seen too
+        def watched(*args, **kwargs):
             for mode in modes:
                 push(mode)
+            sys.setprofile(_thread_profile)
             try:
                 return function(*args, **kwargs)
             finally:
+                sys.setprofile(None)
                 for _ in modes:
                     if length():
                         pop()
@@ -332,6 +339,22 @@ def _hook_threads_and_forks():
         return not (_thread.start_new_thread is start_new_thread is threading._start_new_thread)
 
     return removed
+
+
+def _thread_profile(frame, event: str, arg: Any) -> None:
+    """In a thread the submission started: record the builtins called (``c_call``) and the torch
+    operators called through ``torch.ops`` whose names match, while a watch is on."""
+    watch = _watching
+    if watch is None:
+        return
+    if event == "c_call":
+        name = getattr(arg, "__name__", "") or ""
+    elif event == "call" and frame.f_code.co_name == "__call__" and "OpOverload" in frame.f_code.co_qualname:
+        name = str(frame.f_locals.get("self", ""))
+    else:
+        return
+    if watch.tracer.matches(name):
+        watch.hits.add(name)
 
 
 def _tamper(what: str) -> None:

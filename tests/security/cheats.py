@@ -10,7 +10,7 @@ Routes: an alias imported at module level, ``getattr`` with a name built at run 
 overload through ``torch.ops.aten`` (with the mask made additive, as the math kernel wants),
 ``torch._C._nn``, ``DisableTorchFunction``, ``DisableTorchFunctionSubclass``, torch-function and
 dispatch modes popped, code compiled from a string, ``importlib`` of a torch internal, a worker
-thread, a forked process, torch's RecordFunction switched off together with the rest, a
+thread, a thread started at import that switches torch functions off, a forked process, torch's RecordFunction switched off together with the rest, a
 MultiHeadAttention built on ``nn.MultiheadAttention`` under ``DisableTorchFunction``, one run
 through ``torch.func.functional_call``, and top-k attention handing its mask to the built-in.
 """
@@ -143,6 +143,27 @@ _pool = concurrent.futures.ThreadPoolExecutor(1)
 
 def _in_a_thread(*args, **kwargs):
     return _pool.submit(F.scaled_dot_product_attention, *args, **kwargs).result()
+'''), SDPA_NAMES),
+    Cheat("thread_started_at_import", "sdpa", _sdpa("_served", '''
+import queue
+import threading
+import torch.nn.functional as F
+
+_requests = queue.Queue()
+
+def _serve():
+    """Started at import, before any call is watched: computes with torch functions switched off."""
+    while True:
+        args, kwargs, answer = _requests.get()
+        with torch._C.DisableTorchFunction():
+            answer.put(F.scaled_dot_product_attention(*args, **kwargs))
+
+threading.Thread(target=_serve, daemon=True).start()
+
+def _served(*args, **kwargs):
+    answer = queue.Queue()
+    _requests.put((args, kwargs, answer))
+    return answer.get()
 '''), SDPA_NAMES),
     Cheat("everything_off", "sdpa", '''
 import contextlib
