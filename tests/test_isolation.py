@@ -66,6 +66,13 @@ PROBE = textwrap.dedent('''
     def pid():
         return os.getpid()
 
+    def uncover(path):
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.umount2(path.encode(), 2) == 0:
+            return "UNCOVERED " + ",".join(sorted(os.listdir(path)))
+        return "DENIED " + os.strerror(ctypes.get_errno())
+
     def identity():
         return {"uid": os.getuid(), "env": dict(os.environ), "cwd": os.getcwd()}
 
@@ -208,6 +215,7 @@ def test_each_worker_sees_only_its_own_submission_folder(configured, classroom):
         assert probe.read(str(classroom / "alice" / "attention.py")).startswith("DENIED")
         assert probe.read(f"/proc/{other.pid()}/root{classroom}/alice/attention.py").startswith("DENIED")
         assert probe.listing(str(configured.scratch_root)) in ([session.scratch.name], "DENIED PermissionError")
+        assert probe.uncover(str(classroom)).startswith("DENIED")  # no capability left to unmount with
         assert other.read(str(classroom / "alice" / "attention.py")).startswith("READ")
     finally:
         session.close()

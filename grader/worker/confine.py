@@ -62,7 +62,7 @@ def unshare_network() -> str | None:
 # --- one submission folder per worker ---------------------------------------------------------
 
 _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
-_PR_SET_DUMPABLE, _SYS_CAPSET, _CAPABILITY_V3 = 4, 126, 0x20080522
+_PR_SET_DUMPABLE, _CAPABILITY_V3 = 4, 0x20080522
 
 
 def show_only(hide: list[str], keep: list[str]) -> str | None:
@@ -97,15 +97,19 @@ def show_only(hide: list[str], keep: list[str]) -> str | None:
             kept.append((path, os.open(path, os.O_PATH | os.O_DIRECTORY)))
         except OSError:
             continue  # not visible in the first place
+    covered = []
     try:
         for folder in hide:
+            if not os.path.isdir(folder):  # inside a folder covered already
+                continue
             if libc.mount(b"tmpfs", folder.encode(), b"tmpfs", _MS_NOSUID | _MS_NODEV, b"mode=755") != 0:
                 return failed(f"covering {folder}")
+            covered.append(folder)
         for path, fd in kept:
             os.makedirs(path, exist_ok=True)
             if libc.mount(f"/proc/self/fd/{fd}".encode(), path.encode(), None, _MS_BIND, None) != 0:
                 return failed(f"showing {path}")
-        for folder in hide:
+        for folder in covered:
             flags = _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _MS_NODEV
             if libc.mount(None, folder.encode(), None, flags, None) != 0:
                 return failed(f"making the cover of {folder} read-only")
@@ -113,7 +117,7 @@ def show_only(hide: list[str], keep: list[str]) -> str | None:
         for _, fd in kept:
             os.close(fd)
     header, data = (ctypes.c_uint32 * 2)(_CAPABILITY_V3, 0), (ctypes.c_uint32 * 6)()
-    if libc.syscall(_SYS_CAPSET, header, data) != 0:
+    if libc.capset(header, data) != 0:
         return failed("dropping capabilities")
     if libc.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
         return failed("prctl(PR_SET_DUMPABLE)")
