@@ -102,12 +102,16 @@ class Watch:
         tracer._mode.watch = self
         tracer._stack[0](tracer._mode)
         try:
-            tracer._enable(tracer._config)
+            try:
+                tracer._enable(tracer._config)
+            except RuntimeError:  # one left running (by the submission, or an interrupted call): ours now
+                tracer._disable()
+                tracer._enable(tracer._config)
             self._profiling = True
             enter, leave = tracer._mark
             leave(enter(_MARKS[0]))
-        except Exception:  # noqa: BLE001 - a profiler left running by the submission
-            self.tampered.add("left torch's profiler running, which hides the operators a call runs")
+        except Exception:  # noqa: BLE001 - a profiler that cannot be started is one switched off
+            self.tampered.add("kept torch's profiler, which records the operators a call runs, from starting")
         return self
 
     def __exit__(self, *exc) -> None:
