@@ -29,6 +29,7 @@ import ast
 import difflib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from grader.assignment import Assignment
 from grader.authoring.generate import find_regions
@@ -311,3 +312,197 @@ def _callee(node) -> str:
 
     func = node.func
     return func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "f")
+
+
+# --- grading mutants ---------------------------------------------------------------------------
+
+KILLED, SURVIVED, EQUIVALENT = "killed", "survived", "equivalent"
+MUTANT_CALL_SECONDS = 2.0  # a mutant's call running longer is stopped (a mutated loop bound)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the tests of a mutant's exercise made of it."""
+
+    mutant: Mutant
+    status: str  # KILLED, SURVIVED (a hole in the suite) or EQUIVALENT (same answers as the reference)
+    killed_by: tuple[str, ...]  # ids of the tests that failed on it
+
+    def to_data(self) -> dict:
+        m = self.mutant
+        return {"id": m.id, "exercise": m.exercise, "module": m.module, "function": m.function,
+                "operator": m.operator, "line": m.line, "status": self.status,
+                "killed_by": list(self.killed_by)}
+
+
+class Grader:
+    """The tests of one assignment, collected once, run in this process against mutants.
+
+    A survivor whose every answer equals the reference's (within :data:`grader.grading.diagnose.
+    TOLERANCE`) on the same requests is equivalent: no input of the tests tells it apart.
+    """
+
+    def __init__(self, assignment: Assignment, published, exercises: tuple[str, ...] = ()):
+        from grader.authoring.in_process import InProcess
+        from grader.grading import diagnose
+        from grader.grading.suite import collect
+
+        suite = collect(assignment.folder, published).select(exercises)
+        suite.set_shrinking(False)
+        self.grader = InProcess(suite, diagnose.Catalogue())
+        self.assignment = assignment
+        self.answers = {}  # test id -> the reference's replies, in order
+        for test in suite.tests:
+            self.answers[test.definition.id] = self._run(assignment.folder, test)[1]
+
+    def verdict(self, mutant: Mutant, scratch) -> Verdict:
+        from grader.grading import diagnose
+
+        folder = scratch / mutant.id.replace("#", "-")
+        folder.mkdir(parents=True)
+        for module in self.assignment.student_modules:
+            source = mutant.source if module == mutant.module else \
+                (self.assignment.folder / f"{module}.py").read_text()
+            (folder / f"{module}.py").write_text(source)
+        for name in self.assignment.given_files:
+            (folder / name).write_bytes((self.assignment.folder / name).read_bytes())
+        killed, same = [], True
+        for test in self.grader.suite.tests:
+            if test.definition.exercise != mutant.exercise:
+                continue
+            outcome, replies = self._run(folder, test)
+            if not outcome.passed:
+                killed.append(test.definition.id)
+            elif same:
+                same = diagnose.same(replies, self.answers[test.definition.id])
+        status = KILLED if killed else EQUIVALENT if same else SURVIVED
+        return Verdict(mutant, status, tuple(killed))
+
+    def _run(self, folder, test):
+        """One test against the modules of ``folder``: its outcome and the replies it read."""
+        from grader.authoring.in_process import own_imports, quiet
+        from grader.frontends.local import local_transport_for
+        from grader.grading.proxy import Submission
+        from grader.grading.suite import run_test
+
+        replies = []
+        transport = local_transport_for(folder, self.assignment, MUTANT_CALL_SECONDS)
+
+        def recording(request: dict) -> dict:
+            reply = transport(request)
+            replies.append(reply.get("ok", reply.get("error", {}).get("type")))
+            return reply
+
+        names = (*self.assignment.student_modules, *(Path(f).stem for f in self.assignment.given_files))
+        student = Submission(recording, self.assignment.student_modules)
+        with own_imports(folder, names), quiet():
+            outcome = run_test(test, student, self.grader.reference, self.grader.replays)
+        return outcome, replies
+
+
+@dataclass(frozen=True)
+class Report:
+    """Every mutant's verdict, with the reference's sources (to show survivors as diffs)."""
+
+    assignment: Assignment
+    verdicts: tuple[Verdict, ...]
+    tests: tuple[str, ...]  # ids of the suite's tests, in order
+    sources: dict  # module -> the reference's source
+
+    def scores(self) -> dict[str, tuple[int, int, int]]:
+        """Per exercise: (killed, survived, equivalent)."""
+        counts = {e.id: [0, 0, 0] for e in self.assignment.exercises}
+        for v in self.verdicts:
+            counts[v.mutant.exercise][(KILLED, SURVIVED, EQUIVALENT).index(v.status)] += 1
+        return {e: tuple(c) for e, c in counts.items()}
+
+    def lines(self) -> list[str]:
+        out = [f"{'exercise':<12}{'mutants':>8}{'killed':>8}{'survived':>10}{'equivalent':>12}{'score':>8}"]
+        for exercise, (killed, survived, equivalent) in self.scores().items():
+            total = killed + survived + equivalent
+            if total:
+                out.append(f"{exercise:<12}{total:>8}{killed:>8}{survived:>10}{equivalent:>12}"
+                           f"{mutation_score(killed, survived):>8.1%}")
+        killed, survived, equivalent = (sum(c[i] for c in self.scores().values()) for i in range(3))
+        out.append(f"{'all':<12}{killed + survived + equivalent:>8}{killed:>8}{survived:>10}{equivalent:>12}"
+                   f"{mutation_score(killed, survived):>8.1%}")
+        return out
+
+    def survivors(self) -> list[str]:
+        """Each surviving mutant as a heading and its diff: what no test catches."""
+        out = []
+        for v in self.verdicts:
+            if v.status == SURVIVED:
+                out += [f"survived: {v.mutant.id} [{v.mutant.exercise}] {v.mutant.operator}",
+                        v.mutant.diff(self.sources[v.mutant.module]).rstrip()]
+        return out
+
+    def to_data(self) -> dict:
+        """The kill matrix as data: the tests, and for every mutant its verdict and the tests that
+        killed it."""
+        return {"assignment": self.assignment.id, "tests": list(self.tests),
+                "scores": {e: dict(zip((KILLED, SURVIVED, EQUIVALENT), c)) for e, c in self.scores().items()},
+                "mutants": [{**v.to_data(), "diff": v.mutant.diff(self.sources[v.mutant.module])}
+                            for v in self.verdicts]}
+
+
+def mutation_score(killed: int, survived: int) -> float:
+    """The share of the non-equivalent mutants that the tests kill (1.0 when there are none)."""
+    return killed / (killed + survived) if killed + survived else 1.0
+
+
+MEMORY_MARGIN = 2 * 2**30  # bytes a grading process may allocate beyond what it holds when it forks
+
+
+def run(assignment: Assignment, published, exercises: tuple[str, ...] = (), jobs: int = 1,
+        progress: Callable[[int, int], None] | None = None) -> Report:
+    """Generate the mutants of ``exercises`` (all when empty) and grade them in ``jobs`` forked
+    copies of this process (the suite collected and the reference's answers recorded once, before
+    the fork). A copy may allocate :data:`MEMORY_MARGIN` more than it holds: a mutant that asks for
+    more fails its call, as one that loops fails at :data:`MUTANT_CALL_SECONDS`."""
+    import tempfile
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from multiprocessing import get_context
+
+    try:
+        import libcst  # noqa: F401
+    except ImportError:
+        raise ImportError("grader mutants needs libcst: pip install 'llm-grader[mutants]'") from None
+    from grader.testing import hypothesis_profile
+
+    global _GRADER
+    for exercise in exercises:
+        assignment.exercise(exercise)
+    mutants = [m for m in generate(assignment) if not exercises or m.exercise in exercises]
+    progress = progress or (lambda done, total: None)
+    verdicts = []
+    with hypothesis_profile(shrink=False), tempfile.TemporaryDirectory(prefix="grader-mutants-") as scratch:
+        _GRADER = Grader(assignment, published, exercises), Path(scratch)
+        with ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=get_context("fork"),
+                                 initializer=_limit_memory) as pool:
+            futures = {pool.submit(_verdict, m): m for m in mutants}
+            for future in as_completed(futures):
+                verdicts.append(Verdict(futures[future], *future.result()))
+                progress(len(verdicts), len(mutants))
+        grader, _GRADER = _GRADER[0], None
+    order = {m.id: i for i, m in enumerate(mutants)}
+    sources = {m: (assignment.folder / f"{m}.py").read_text() for m in assignment.student_modules}
+    return Report(assignment, tuple(sorted(verdicts, key=lambda v: order[v.mutant.id])),
+                  tuple(t.definition.id for t in grader.grader.suite.tests), sources)
+
+
+_GRADER: tuple[Grader, Path] | None = None  # what the forked grading processes inherit
+
+
+def _limit_memory() -> None:
+    import resource
+
+    with open("/proc/self/statm") as statm:
+        held = int(statm.read().split()[0]) * resource.getpagesize()
+    resource.setrlimit(resource.RLIMIT_AS, (held + MEMORY_MARGIN, resource.RLIM_INFINITY))
+
+
+def _verdict(mutant: Mutant) -> tuple[str, tuple[str, ...]]:
+    grader, scratch = _GRADER
+    verdict = grader.verdict(mutant, scratch)
+    return verdict.status, verdict.killed_by

@@ -105,7 +105,9 @@ def student(request: pytest.FixtureRequest, _grader_submissions: dict):
         raise pytest.UsageError(f"--submission {request.config.getoption('submission')}: no such folder")
     if folder not in _grader_submissions:
         _grader_submissions[folder] = local_submission(folder, assignment)
-    return _grader_submissions[folder]
+    test = definition(request.node)
+    forbidden = assignment.forbidden_for(test.exercise) if test is not None else ()
+    return _grader_submissions[folder].checking(forbidden)  # the test's own exercise's list
 
 
 @pytest.fixture
@@ -197,7 +199,7 @@ def _write_points_table(reporter, assignment: assignment_mod.Assignment, outcome
             note, counts = "not run", "-"
         else:
             note = ("not implemented yet" if exercise.id in not_implemented
-                    else "from-scratch rule: built-in attention used" if s.forbidden else "")
+                    else "from-scratch rule: a forbidden function was reached" if s.forbidden else "")
             counts = f"{passed}/{len(mine)}"
         reporter.write_line(f"{exercise.id:<12}{counts:>14}{s.points:>9.1f} / {exercise.points:<4g}   {note}")
     reporter.write_line(f"{'total':<12}{'':>14}{results.total(scores):>9.1f} / {assignment.total_points:g}")

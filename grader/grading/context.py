@@ -128,7 +128,7 @@ class GradingContext:
     def _grade(self, student: str, folder: Path, suite) -> results.StudentResult:
         from grader.grading.proxy import Submission
 
-        session = self.template.session(folder, self.assignment.forbidden_calls)
+        session = self.template.session(folder, self.assignment.traced_calls)
         try:
             runner = self.plans.runner(session)
             submission = Submission(runner.transport, self.assignment.student_modules)

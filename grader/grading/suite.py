@@ -72,8 +72,9 @@ class Suite:
             on_test: Callable[[results.TestOutcome], None] = None,
             around: Callable[[CollectedTest, Callable[..., results.TestOutcome]], results.TestOutcome]
             | None = None) -> list[results.TestOutcome]:
-        """Every test against ``student``; an exercise that hit a forbidden call skips the rest
-        of its tests (it scores 0 whatever they say). ``around(test, run)``, when given, is
+        """Every test against ``student`` (a :class:`grader.grading.proxy.Submission`), which
+        fails a call on the forbidden functions of the test's own exercise only; an exercise that
+        hit one skips the rest of its tests (it scores 0 whatever they say). ``around(test, run)``, when given, is
         called instead of ``run()`` for each test (see :class:`grader.plans.Runner`); ``run``
         takes the ``restart`` of :meth:`grader.replay.Replays.run`."""
         outcomes, forbidden = [], set()
@@ -84,8 +85,10 @@ class Suite:
                                               f"[{exercise}] not run: the exercise already used a "
                                               "forbidden built-in")
             else:
-                def run(restart=None, test=test):
-                    return run_test(test, student, reference, replays, restart)
+                checked = student.checking(self.assignment.forbidden_for(exercise))
+
+                def run(restart=None, test=test, checked=checked):
+                    return run_test(test, checked, reference, replays, restart)
 
                 outcome = run() if around is None else around(test, run)
                 if outcome.status == results.FORBIDDEN:

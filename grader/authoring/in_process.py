@@ -1,0 +1,94 @@
+"""Grading the author's own code in this process: the reference, the stubs, variants, mutants.
+
+    grader = InProcess(suite, catalogue)        # one collected suite, one imported reference
+    graded = grader.grade(folder, exercises)    # outcomes (tagged by the diagnosis) and names
+
+Trusted code only: these are the assignment's own files, so they are imported here instead of in
+an isolated worker (a worker's start and its channel would cost more than the tests). Requests
+still go through the proxy and the wire encoding, the tests, the replays and the diagnosis that
+batch grading uses, so a verdict here is a verdict there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import io
+import sys
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader import results
+from grader.assignment import Assignment
+
+
+@dataclass(frozen=True)
+class Graded:
+    outcomes: list  # tagged outcomes (grader.grading.diagnose.diagnose)
+    named: tuple[str, ...]  # misconceptions named on the exercises that lost points
+    also_named: tuple[str, ...]  # named when looking at ``look_in`` whatever the points
+
+    def points(self, assignment: Assignment, exercises) -> dict[str, float]:
+        scores = results.score(assignment, self.outcomes)
+        return {e: scores[e].points for e in exercises}
+
+
+class InProcess:
+    """One collected suite and one imported reference, shared by every submission graded here."""
+
+    def __init__(self, suite, catalogue):
+        from grader.grading.replay import Replays
+        from grader.grading.suite import load_reference
+
+        self.suite, self.assignment, self.catalogue = suite, suite.assignment, catalogue
+        self.reference = load_reference(self.assignment)
+        self.replays = Replays()
+
+    def grade(self, folder: Path, exercises: tuple[str, ...] = (), look_in: tuple[str, ...] = ()) -> Graded:
+        from grader.frontends.local import local_submission
+        from grader.grading import diagnose
+
+        names = (*self.assignment.student_modules, *(Path(f).stem for f in self.assignment.given_files))
+        with own_imports(folder, names), quiet():
+            student = local_submission(folder, self.assignment)
+            outcomes = self.suite.select(exercises).run(student, self.reference, self.replays)
+            found = diagnose.diagnose(self.catalogue, self.assignment, student, self.reference, outcomes)
+            also = diagnose.find(self.catalogue, self.assignment, student, self.reference, look_in)
+        return Graded(found.outcomes, tuple(d.id for d in found.diagnoses), tuple(d.id for d in also))
+
+
+@contextlib.contextmanager
+def own_imports(folder: Path, names: tuple[str, ...]):
+    """Plain imports between a submission's modules (``from helpers import f``) find the files of
+    ``folder``, not those of a submission graded earlier in this process."""
+    path = str(folder.resolve())
+    for name in names:
+        sys.modules.pop(name, None)
+    sys.path.insert(0, path)
+    try:
+        yield
+    finally:
+        sys.path.remove(path)
+        for name in names:
+            sys.modules.pop(name, None)
+
+
+@contextlib.contextmanager
+def frozen_heap():
+    """Keep what is loaded now (torch, the tests, the reference) out of garbage collections while
+    the check runs, as a grading process does: with them in view, collections cost seconds."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+@contextlib.contextmanager
+def quiet():
+    """What the code under test prints or warns is not the report's business."""
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \
+            contextlib.redirect_stderr(io.StringIO()):
+        warnings.simplefilter("ignore")
+        yield
