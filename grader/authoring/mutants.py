@@ -21,6 +21,15 @@ docstrings, given code) is never touched. The operators fit tensor code:
 Mutants are made with libcst, which keeps the source's formatting, so a mutant's diff against the
 reference is the one changed line. A mutant that does not compile, or whose syntax tree equals the
 reference's or an earlier mutant's, is left out.
+
+Each mutant is graded by the tests of its exercise (a mistake must cost points where it lives),
+in this process (mutants are the author's own code): it is *killed* when a test fails, *survives*
+when every test passes although some answer differs from the reference's (a hole: a check too
+weak), and is *equivalent* when every answer equals the reference's on the tests' inputs (either
+no input can tell it apart, or none of the tests' inputs does: such mutants are left out of the
+score, and listed in the kill matrix). The mutation score of an exercise is killed / (killed +
+survived). ``run`` returns a :class:`Report`; ``grader mutants NN`` prints it and writes the kill
+matrix as JSON.
 """
 
 from __future__ import annotations
@@ -316,7 +325,7 @@ def _callee(node) -> str:
 
 # --- grading mutants ---------------------------------------------------------------------------
 
-KILLED, SURVIVED, EQUIVALENT = "killed", "survived", "equivalent"
+KILLED, SURVIVED, EQUIVALENT = "killed", "survived", "equivalent"  # see the module docstring
 MUTANT_CALL_SECONDS = 2.0  # a mutant's call running longer is stopped (a mutated loop bound)
 
 
@@ -468,8 +477,11 @@ def run(assignment: Assignment, published, exercises: tuple[str, ...] = (), jobs
         import libcst  # noqa: F401
     except ImportError:
         raise ImportError("grader mutants needs libcst: pip install 'llm-grader[mutants]'") from None
+    import torch
+
     from grader.testing import hypothesis_profile
 
+    torch.set_num_threads(1)  # before any tensor work: no thread pool to carry over the fork
     global _GRADER
     for exercise in exercises:
         assignment.exercise(exercise)
