@@ -402,10 +402,14 @@ class Grader:
             replies.append(reply.get("ok", reply.get("error", {}).get("type")))
             return reply
 
+        def reset() -> None:  # as batch grading starts each test: fresh handles, reseeded generators
+            transport({"op": "reset"})
+
         names = (*self.assignment.student_modules, *(Path(f).stem for f in self.assignment.given_files))
         student = Submission(recording, self.assignment.student_modules)
         with own_imports(folder, names), quiet():
-            outcome = run_test(test, student, self.grader.reference, self.grader.replays)
+            reset()
+            outcome = run_test(test, student, self.grader.reference, self.grader.replays, reset)
         return outcome, replies
 
 
