@@ -27,9 +27,10 @@ def local_submission(folder: Path, assignment: Assignment) -> Submission:
     import torch
 
     torch.set_num_threads(1)  # tests use tiny tensors: threads only contend (as in the worker)
-    executor = Executor(folder, assignment.forbidden_calls)
+    siblings = assignment.siblings()
+    executor = Executor(folder, assignment.forbidden_calls, siblings)
     seconds = LOCAL_TIME_FACTOR * Limits.from_mapping(assignment.limits).call_seconds
-    return Submission(local_transport(executor, seconds), assignment.student_modules)
+    return Submission(local_transport(executor, seconds), tuple(siblings))
 
 
 class TimeLimitExceeded(BaseException):

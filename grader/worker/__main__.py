@@ -11,7 +11,8 @@ its only argument.
 
 Control messages (wire-encoded, framed):
 
-    {"op": "spawn", "folder", "scratch", "forbidden": [...], "limits": {...}, "read": [...]}
+    {"op": "spawn", "folder", "scratch", "forbidden": [...], "siblings": {...}, "limits": {...},
+     "read": [...]}
         + an fd                                  -> {"pid": int} | {"error": str}
     {"op": "release", "pid": int}                -> {"ok": True}  (kills the child's processes)
 """
@@ -131,7 +132,7 @@ def _child(message: dict, fd: int, settings: dict) -> None:
                 raise RuntimeError(why)
         from grader.worker.executor import Executor
 
-        executor = Executor(message["folder"], tuple(message.get("forbidden", ())))
+        executor = Executor(message["folder"], tuple(message.get("forbidden", ())), message.get("siblings"))
         channel = socket.socket(fileno=fd)
         _serve(channel, executor)
     except BaseException:  # noqa: BLE001 - a child never returns into the template's loop
