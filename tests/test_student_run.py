@@ -14,9 +14,9 @@ ROOT = Path(__file__).resolve().parent.parent
 EXERCISES = ("sdpa", "masks", "topk", "mha", "posenc", "tokenizer", "params", "complexity", "plot")
 
 
-def student_pytest(*args: str) -> subprocess.CompletedProcess:
+def student_pytest(*args: str, folder: str = "assignments/01") -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
-    return subprocess.run([sys.executable, "-m", "pytest", "assignments/01", "-p", "no:cacheprovider",
+    return subprocess.run([sys.executable, "-m", "pytest", folder, "-p", "no:cacheprovider",
                            *args], cwd=ROOT, capture_output=True, text=True, env=env, timeout=600)
 
 

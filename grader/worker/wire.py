@@ -3,10 +3,11 @@
 Values cross as tagged JSON: nothing is ever unpickled, every size is bounded, and the parser
 raises :class:`WireError` (never anything else) on malformed, truncated, oversized or too deeply
 nested input. Tensors cross as ``(dtype, shape, base64 bytes)``; NumPy arrays and scalars become
-tensors and numbers on the sending side; a ``torch.dtype`` crosses as its name. A CPU ``torch.Generator`` crosses as its state: the other
-side gets a new generator in the same state, so it draws what the sender's would have drawn next;
-the sender's own generator does not advance (``sample(logits, generator=g)`` called through the
-channel twice with the same ``g`` draws the same tokens twice).
+tensors and numbers on the sending side; a ``torch.dtype`` crosses as its name. A CPU
+``torch.Generator`` crosses as its state: the other side gets a new generator in the same state,
+so it draws what the sender's would have drawn next; the sender's own generator does not advance
+(``sample(logits, generator=g)`` called through the channel twice with the same ``g`` draws the
+same tokens twice).
 
 Encodings (``v`` a value):
 
