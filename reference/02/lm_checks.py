@@ -155,6 +155,27 @@ def pair(student, reference, make, state: dict, what: str, dtype=torch.float64):
     return loaded(make(student), state, what, dtype), loaded(make(reference), state, what, dtype)
 
 
+def check_gradients(student, mine, theirs, args: tuple, grad_output, wrt=(0,), **kwargs) -> None:
+    """The gradients of `(module(*args, **kwargs) * grad_output).sum()` with respect to the inputs
+    `args[i]` for i in `wrt` and to every parameter: the submission's module `mine` against the
+    reference's `theirs` (hidden tests)."""
+    from grader.testing import close
+
+    if wrt:
+        _, grads = student.backward(mine, *args, wrt=wrt, grad_output=grad_output, **kwargs)
+        leaves = [a.clone().requires_grad_(True) if i in wrt else a for i, a in enumerate(args)]
+        theirs(*leaves, **kwargs).backward(grad_output)
+        for i, got in zip(wrt, grads):
+            assert got is not None, f"no gradient reaches input {i}"
+            close(got, leaves[i].grad, what=f"gradient with respect to input {i}")
+    got = student.lm_checks.parameter_grads(mine, *args, grad_output=grad_output, **kwargs)
+    expected = parameter_grads(theirs, *args, grad_output=grad_output, **kwargs)
+    assert sorted(got) == sorted(expected), f"parameters {sorted(got)}, expected {sorted(expected)}"
+    for name, value in expected.items():
+        assert got[name] is not None, f"no gradient reaches {name}"
+        close(got[name], value, what=f"gradient with respect to {name}")
+
+
 # --- checks run inside the submission's process --------------------------------------------------
 
 def parameter_count(module) -> int:
@@ -183,9 +204,9 @@ def shares_parameter(module, first: str, second: str) -> bool:
 
 def parameter_grads(module, *args, grad_output=None, **kwargs) -> dict:
     """The gradient of `(module(*args, **kwargs) * grad_output).sum()` for each named parameter
-    (None where none reaches it)."""
+    (None where none reaches it); a shared Parameter appears under each of its names."""
     module.zero_grad(set_to_none=True)
     with torch.enable_grad():
         out = module(*args, **kwargs)
         (out * grad_output).sum().backward()
-    return {name: p.grad for name, p in module.named_parameters()}
+    return {name: p.grad for name, p in module.named_parameters(remove_duplicate=False)}

@@ -6,7 +6,7 @@ defaults), so that a norm or angle built with the default instead of the configu
 
 import pytest
 import torch
-from lm_checks import attention_shapes, block_shapes, config, pair, values, weights
+from lm_checks import attention_shapes, block_shapes, check_gradients, config, pair, values, weights
 
 from grader.testing import close, given, settings, st
 
@@ -61,16 +61,7 @@ def test_hidden_block_gradients(student, reference, positions):
     cfg = dict(vocab_size=8, max_seq_len=16, n_layers=1, d_model=8, n_heads=2, d_ff=6, positions=positions, bias=True,
                norm="layernorm" if positions == "learned" else "rmsnorm", eps=1e-2, rope_base=50.0)
     mine, theirs = build(student, reference, "TransformerBlock", cfg, block_shapes("", cfg), seed=3)
-    x, g = values(2, 5, 8, seed=4), values(2, 5, 8, seed=5)
-    _, (grad,) = student.backward(mine, x, wrt=(0,), grad_output=g)
-    leaf = x.clone().requires_grad_(True)
-    theirs(leaf).backward(g)
-    assert grad is not None, "no gradient reaches the block's input"
-    close(grad, leaf.grad, what="gradient with respect to x")
-    got = student.lm_checks.parameter_grads(mine, x, grad_output=g)
-    for name, value in reference.lm_checks.parameter_grads(theirs, x, grad_output=g).items():
-        assert got.get(name) is not None, f"no gradient reaches {name}"
-        close(got[name], value, what=f"gradient with respect to {name}")
+    check_gradients(student, mine, theirs, (values(2, 5, 8, seed=4),), values(2, 5, 8, seed=5))
 
 
 @pytest.mark.exercise("block", weight=1)

@@ -5,7 +5,7 @@ Masks include batch rows with no real encoder position (their output is `out_pro
 
 import pytest
 import torch
-from lm_checks import attention_shapes, pair, values, weights
+from lm_checks import attention_shapes, check_gradients, pair, values, weights
 
 from grader.testing import close, expect_value_error, given, settings, st
 
@@ -59,17 +59,7 @@ def test_hidden_cross_gradients(student, reference):
     mask = torch.tensor([[True, False, True, False], [False] * 4])
     case = (6, 3, True, 2, 3, 4, 5, mask)
     mine, theirs, x, memory = modules_and_inputs(student, reference, case)
-    g = values(2, 3, 6, seed=6)
-    _, grads = student.backward(mine, x, memory, wrt=(0, 1), grad_output=g, memory_mask=mask)
-    leaves = x.clone().requires_grad_(True), memory.clone().requires_grad_(True)
-    theirs(*leaves, memory_mask=mask).backward(g)
-    for name, got, leaf in zip(("x", "memory"), grads, leaves):
-        assert got is not None, f"no gradient reaches {name}"
-        close(got, leaf.grad, what=f"gradient with respect to {name}")
-    got = student.lm_checks.parameter_grads(mine, x, memory, memory_mask=mask, grad_output=g)
-    for name, value in reference.lm_checks.parameter_grads(theirs, x, memory, memory_mask=mask, grad_output=g).items():
-        assert got.get(name) is not None, f"no gradient reaches {name}"
-        close(got[name], value, what=f"gradient with respect to {name}")
+    check_gradients(student, mine, theirs, (x, memory), values(2, 3, 6, seed=6), wrt=(0, 1), memory_mask=mask)
 
 
 @pytest.mark.exercise("cross", weight=1)

@@ -2,7 +2,7 @@
 
 import pytest
 import torch
-from lm_checks import ffn_shapes, pair, values, weights
+from lm_checks import check_gradients, ffn_shapes, pair, values, weights
 
 from grader.testing import close, expect_value_error, given, settings, st
 
@@ -48,15 +48,7 @@ def test_hidden_ffn_float32(student, reference, kind):
 def test_hidden_ffn_gradients(student, reference, kind):
     """gradients with respect to the input and every weight and bias equal the reference's"""
     mine, theirs, x = modules_and_input(student, reference, (kind, 4, 6, True, (2, 3), 7))
-    g = values(2, 3, 4, seed=8)
-    _, (grad,) = student.backward(mine, x, wrt=(0,), grad_output=g)
-    leaf = x.clone().requires_grad_(True)
-    theirs(leaf).backward(g)
-    close(grad, leaf.grad, what="gradient with respect to x")
-    got = student.lm_checks.parameter_grads(mine, x, grad_output=g)
-    for name, value in reference.lm_checks.parameter_grads(theirs, x, grad_output=g).items():
-        assert got.get(name) is not None, f"no gradient reaches {name}"
-        close(got[name], value, what=f"gradient with respect to {name}")
+    check_gradients(student, mine, theirs, (x,), values(2, 3, 4, seed=8))
 
 
 @pytest.mark.exercise("ffn", weight=1)

@@ -7,7 +7,7 @@ dimension of 1, and epsilons from 1e-8 to 0.3.
 
 import pytest
 import torch
-from lm_checks import norm_shapes, pair, values, weights
+from lm_checks import check_gradients, norm_shapes, pair, values, weights
 
 from grader.testing import close, expect_value_error, given, settings, st
 
@@ -77,18 +77,7 @@ def test_hidden_norms_gradients_reach_input_and_parameters(student, reference, k
     """gradients with respect to the input, the weight (and the bias) equal the reference's"""
     case = ((2, 3, 5), 1e-2, True, 0.0, 8)
     mine, theirs, x = modules_and_input(student, reference, kind, case)
-    g = values(2, 3, 5, seed=9)
-    _, (grad,) = student.backward(mine, x, wrt=(0,), grad_output=g)
-    leaf = x.clone().requires_grad_(True)
-    theirs(leaf).backward(g)
-    assert grad is not None, "no gradient reaches the input"
-    close(grad, leaf.grad, what="gradient with respect to x")
-    got = student.lm_checks.parameter_grads(mine, x, grad_output=g)
-    expected = reference.lm_checks.parameter_grads(theirs, x, grad_output=g)
-    assert sorted(got) == sorted(expected), f"parameters {sorted(got)}, expected {sorted(expected)}"
-    for name, value in expected.items():
-        assert got[name] is not None, f"no gradient reaches {name}"
-        close(got[name], value, what=f"gradient with respect to {name}")
+    check_gradients(student, mine, theirs, (x,), values(2, 3, 5, seed=9))
 
 
 @pytest.mark.exercise("norms", weight=1)

@@ -20,6 +20,12 @@ def _check_sizes(**sizes) -> None:
             raise ValueError(f"{name} must be >= 1, got {value}")
 
 
+def _check_norm(dim, eps) -> None:
+    _check_sizes(dim=dim)
+    if eps < 0:
+        raise ValueError(f"eps must be >= 0, got {eps}")
+
+
 class LayerNorm(nn.Module):
     """Layer normalisation over the last dimension, with a learned scale and (optionally) shift.
 
@@ -35,9 +41,7 @@ class LayerNorm(nn.Module):
 
     def __init__(self, dim, eps=1e-5, bias=True):
         super().__init__()
-        _check_sizes(dim=dim)
-        if eps < 0:
-            raise ValueError(f"eps must be >= 0, got {eps}")
+        _check_norm(dim, eps)
         self.eps = eps
         self.weight = nn.Parameter(torch.ones(dim))
         self.bias = nn.Parameter(torch.zeros(dim)) if bias else None
@@ -63,9 +67,7 @@ class RMSNorm(nn.Module):
 
     def __init__(self, dim, eps=1e-6):
         super().__init__()
-        _check_sizes(dim=dim)
-        if eps < 0:
-            raise ValueError(f"eps must be >= 0, got {eps}")
+        _check_norm(dim, eps)
         self.eps = eps
         self.weight = nn.Parameter(torch.ones(dim))
 
