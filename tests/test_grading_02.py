@@ -38,7 +38,8 @@ DEMO = {
     "eve": {"lost": {"kvcache", "generate", "cross"},
             "named": {"kvcache.start_after_update", "kvcache.bytes_keys_only", "cross.mask_inverted"}},
     "finn": {"full": {"norms", "ffn", "rope"}, "zero": {"block", "lm", "kvcache", "sampling", "generate", "cross"}},
-    "gus": {"zero": ATTENTION_BUILTINS, "full": {"norms", "ffn", "rope", "sampling"}},
+    "gus": {"zero": ATTENTION_BUILTINS, "full": {"norms", "ffn", "rope", "sampling"},
+            "named": {"block.forbidden_builtin", "cross.forbidden_builtin"}},
     "hana": {"lost": {"block", "lm", "kvcache", "sampling", "generate"},
              "named": {"block.ignores_cfg_eps", "sampling.top_p_one_too_few", "generate.mode_not_restored"}},
 }
