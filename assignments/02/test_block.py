@@ -61,7 +61,7 @@ def test_block_structure(student, bias):
 
 
 @pytest.mark.exercise("block", weight=4)
-@settings(max_examples=8)
+@settings(max_examples=6)
 @given(case=sizes())
 def test_block_matches_torch_encoder_layer(student, case):
     """GPT-2 configuration: the block equals nn.TransformerEncoderLayer(norm_first=True, activation="gelu") under a causal mask"""
@@ -100,7 +100,7 @@ def test_block_keeps_float32(student):
 
 
 @pytest.mark.exercise("block", weight=3)
-@settings(max_examples=8)
+@settings(max_examples=6)
 @given(case=sizes(even_heads=True), bias=st.booleans())
 def test_block_rope_attention_matches_sdpa(student, case, bias):
     """with RoPE: out_proj(causal attention of rope(q), rope(k), v), heads split as view(B, T, H, hd).transpose(1, 2)"""

@@ -43,7 +43,7 @@ def same_tokens(got, expected, what):
 
 
 @pytest.mark.exercise("generate", weight=3)
-@settings(max_examples=5)
+@settings(max_examples=4)
 @given(cfg=configs(), B=st.integers(1, 3), T=st.integers(1, 5), steps=st.integers(1, 8), use_cache=st.booleans(),
        seed=st.integers(0, 2**31 - 1))
 def test_hidden_generate_greedy_matches_reference(student, reference, cfg, B, T, steps, use_cache, seed):
@@ -57,7 +57,7 @@ def test_hidden_generate_greedy_matches_reference(student, reference, cfg, B, T,
 
 
 @pytest.mark.exercise("generate", weight=3)
-@settings(max_examples=5)
+@settings(max_examples=4)
 @given(cfg=configs(), B=st.integers(1, 3), T=st.integers(1, 5), steps=st.integers(1, 8), use_cache=st.booleans(),
        options=st.sampled_from(SAMPLING), seed=st.integers(0, 2**31 - 1))
 def test_hidden_generate_sampled_matches_reference(student, reference, cfg, B, T, steps, use_cache, options, seed):
@@ -75,7 +75,8 @@ def test_hidden_generate_sampled_matches_reference(student, reference, cfg, B, T
 @pytest.mark.parametrize("seed", [1, 2])
 def test_hidden_generate_eos_and_padding_match_reference(student, reference, sampled, seed):
     """finished rows get pad_id (still sampled with the others), an eos in the prompt does not count, all done: stop"""
-    cfg = dict(vocab_size=12, d_model=8, n_heads=2, n_layers=2, d_ff=8, max_seq_len=16, rope_base=50.0)
+    cfg = dict(vocab_size=12, d_model=8, n_heads=2, n_layers=2, d_ff=8, max_seq_len=16, rope_base=50.0,
+               positions="rope" if seed == 1 else "learned")
     mine, theirs = models(student, reference, cfg, seed)
     options = dict(temperature=1.5, top_k=5) if sampled else {}
     generator = (lambda: torch.Generator().manual_seed(seed)) if sampled else (lambda: None)  # noqa: E731
