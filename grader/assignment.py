@@ -56,6 +56,18 @@ class Assignment:
     warm_up: str = ""  # code the worker template runs once after them (what submissions load lazily)
 
     @property
+    def given_modules(self) -> tuple[str, ...]:
+        """The given Python files as module names (``config.py`` -> ``config``)."""
+        return tuple(name[:-3] for name in self.given_files if name.endswith(".py"))
+
+    def siblings(self) -> dict[str, str | None]:
+        """The modules a submission's code imports by plain name (``from layers import RMSNorm``):
+        each student module -> None (the submission's own file), each given module -> its text
+        (this folder's copy, the same for every submission, whatever the submission holds)."""
+        return {**{m: None for m in self.student_modules},
+                **{m: (self.folder / f"{m}.py").read_text() for m in self.given_modules}}
+
+    @property
     def total_points(self) -> float:
         return sum(e.points for e in self.exercises)
 

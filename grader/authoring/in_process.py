@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import io
-import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,29 +48,12 @@ class InProcess:
         from grader.frontends.local import local_submission
         from grader.grading import diagnose
 
-        names = (*self.assignment.student_modules, *(Path(f).stem for f in self.assignment.given_files))
-        with own_imports(folder, names), quiet():
+        with quiet():
             student = local_submission(folder, self.assignment)
             outcomes = self.suite.select(exercises).run(student, self.reference, self.replays)
             found = diagnose.diagnose(self.catalogue, self.assignment, student, self.reference, outcomes)
             also = diagnose.find(self.catalogue, self.assignment, student, self.reference, look_in)
         return Graded(found.outcomes, tuple(d.id for d in found.diagnoses), tuple(d.id for d in also))
-
-
-@contextlib.contextmanager
-def own_imports(folder: Path, names: tuple[str, ...]):
-    """Plain imports between a submission's modules (``from helpers import f``) find the files of
-    ``folder``, not those of a submission graded earlier in this process."""
-    path = str(folder.resolve())
-    for name in names:
-        sys.modules.pop(name, None)
-    sys.path.insert(0, path)
-    try:
-        yield
-    finally:
-        sys.path.remove(path)
-        for name in names:
-            sys.modules.pop(name, None)
 
 
 @contextlib.contextmanager

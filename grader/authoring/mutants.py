@@ -389,7 +389,7 @@ class Grader:
 
     def _run(self, folder, test):
         """One test against the modules of ``folder``: its outcome and the replies it read."""
-        from grader.authoring.in_process import own_imports, quiet
+        from grader.authoring.in_process import quiet
         from grader.frontends.local import local_transport_for
         from grader.grading.proxy import Submission
         from grader.grading.suite import run_test
@@ -405,9 +405,8 @@ class Grader:
         def reset() -> None:  # as batch grading starts each test: fresh handles, reseeded generators
             transport({"op": "reset"})
 
-        names = (*self.assignment.student_modules, *(Path(f).stem for f in self.assignment.given_files))
-        student = Submission(recording, self.assignment.student_modules)
-        with own_imports(folder, names), quiet():
+        student = Submission(recording, tuple(self.assignment.siblings()))
+        with quiet():
             reset()
             outcome = run_test(test, student, self.grader.reference, self.grader.replays, reset)
         return outcome, replies

@@ -31,7 +31,7 @@ LOCAL_TIME_FACTOR = 4  # a student's laptop may be slower than the grading machi
 
 def local_submission(folder: Path, assignment: Assignment) -> Submission:
     """The submission in ``folder``, answered in this process, with the assignment's limits."""
-    return Submission(local_transport_for(folder, assignment), assignment.student_modules)
+    return Submission(local_transport_for(folder, assignment), tuple(assignment.siblings()))
 
 
 def local_transport_for(folder: Path, assignment: Assignment, call_seconds: float | None = None) -> Transport:
@@ -39,7 +39,7 @@ def local_transport_for(folder: Path, assignment: Assignment, call_seconds: floa
     import torch
 
     torch.set_num_threads(1)  # tests use tiny tensors: threads only contend (as in the worker)
-    executor = Executor(folder, assignment.traced_calls)
+    executor = Executor(folder, assignment.traced_calls, assignment.siblings())
     limits = Limits.from_mapping(assignment.limits)
     seconds = LOCAL_TIME_FACTOR * limits.call_seconds if call_seconds is None else call_seconds
     return local_transport(executor, seconds, limits.output_bytes)

@@ -192,7 +192,17 @@ def _relative_id(item: Any, folder: Path) -> str:
 
 
 def load_reference(assignment: Assignment) -> types.SimpleNamespace:
-    """The reference's student modules imported in this process under private names."""
-    return types.SimpleNamespace(**{
-        name: import_file(assignment.folder / f"{name}.py", f"_reference_{assignment.id}_{name}")
-        for name in assignment.student_modules})
+    """The reference's student modules and given modules, imported in this process under private
+    names; their imports of each other by plain names resolve to one another."""
+    from grader.worker.siblings import plain_names
+
+    loaded: dict[str, types.ModuleType] = {}
+
+    def load(name: str) -> types.ModuleType:
+        if name not in loaded:
+            loaded[name] = import_file(assignment.folder / f"{name}.py", f"_reference_{assignment.id}_{name}")
+        return loaded[name]
+
+    names = (*assignment.student_modules, *assignment.given_modules)
+    with plain_names(names, load):
+        return types.SimpleNamespace(**{name: load(name) for name in names})

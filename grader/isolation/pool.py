@@ -1,7 +1,7 @@
 """The grading process's side of the workers: a template per grading process, a child per submission.
 
     template = Template(limits, visible=[submissions_root])     # starts python -m grader.worker
-    session = template.session(student_folder, assignment.traced_calls)
+    session = template.session(student_folder, assignment.traced_calls, assignment.siblings())
     student = Submission(session.transport, modules)            # tests use student.checking(their exercise's list)
     ...
     output = session.close()                                    # what the code printed
@@ -137,14 +137,19 @@ class Template:
 
     # --- children ----------------------------------------------------------------------------
 
-    def session(self, folder: str | Path, forbidden: tuple[str, ...] = ()) -> "Session":
-        return Session(self, Path(folder).resolve(), forbidden)
+    def session(self, folder: str | Path, forbidden: tuple[str, ...] = (),
+                siblings: dict[str, str | None] | None = None) -> "Session":
+        """A worker session for the submission in ``folder``; ``siblings``: the modules its code
+        imports by plain name (see :class:`grader.worker.executor.Executor`)."""
+        return Session(self, Path(folder).resolve(), forbidden, siblings or {})
 
-    def spawn(self, folder: Path, scratch: Path, forbidden: tuple[str, ...], output: "Output") -> "Worker":
+    def spawn(self, folder: Path, scratch: Path, forbidden: tuple[str, ...],
+              siblings: dict[str, str | None], output: "Output") -> "Worker":
         self.wait_ready()
         ours, theirs = socket.socketpair()
         message = {"op": "spawn", "folder": str(folder), "scratch": str(scratch),
-                   "forbidden": list(forbidden), "limits": _limits_mapping(self.limits)}
+                   "forbidden": list(forbidden), "siblings": siblings,
+                   "limits": _limits_mapping(self.limits)}
         payload = wire.frame(wire.encode(message))
         with self._turn():
             self._control.sendmsg([payload], [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
@@ -341,8 +346,9 @@ class Worker:
 class Session:
     """The worker of one submission; a transport for :class:`grader.proxy.Submission`."""
 
-    def __init__(self, template: Template, folder: Path, forbidden: tuple[str, ...]):
-        self.template, self.folder, self.forbidden = template, folder, forbidden
+    def __init__(self, template: Template, folder: Path, forbidden: tuple[str, ...],
+                 siblings: dict[str, str | None]):
+        self.template, self.folder, self.forbidden, self.siblings = template, folder, forbidden, siblings
         self.scratch = Path(tempfile.mkdtemp(prefix="w", dir=template.scratch_root))
         os.chmod(self.scratch, 0o777)
         self.output = Output(template.limits.output_bytes)
@@ -381,7 +387,8 @@ class Session:
         bodies: list[bytes] = []
         if blocked:
             if self._worker is None or self._worker.pid < 0:
-                self._worker = self.template.spawn(self.folder, self.scratch, self.forbidden, self.output)
+                self._worker = self.template.spawn(self.folder, self.scratch, self.forbidden, self.siblings,
+                                                   self.output)
             bodies = self._worker.exchange(frames[:blocked], labels[:blocked])
             if self._worker.pid < 0:
                 self._stop = bodies[-1]

@@ -14,7 +14,7 @@ its only argument.
 
 Control messages (wire-encoded, framed):
 
-    {"op": "spawn", "folder", "scratch", "forbidden": [...], "limits": {...}}
+    {"op": "spawn", "folder", "scratch", "forbidden": [...], "siblings": {...}, "limits": {...}}
         + two fds (the channel, the output pipe)  -> {"pid": int} | {"error": str}
     {"op": "release", "pid": int}                -> {"ok": True}  (kills the child's processes)
 """
@@ -164,7 +164,7 @@ def _child(message: dict, fds: list[int], settings: dict) -> None:
                 raise RuntimeError(why)
         from grader.worker.executor import Executor
 
-        executor = Executor(message["folder"], tuple(message.get("forbidden", ())))
+        executor = Executor(message["folder"], tuple(message.get("forbidden", ())), message.get("siblings"))
         _serve(socket.socket(fileno=channel), executor)
     except BaseException:  # noqa: BLE001 - a child never returns into the template's loop
         os._exit(70)

@@ -21,6 +21,12 @@ and ``tampered``, when present, what the call did to the tracing itself. Which o
 decided on the grading side, per test. Values that are not plain data stay here and cross as
 handles.
 
+The submission's modules import each other by plain names (``from layers import RMSNorm``), and
+the assignment's given modules too: ``siblings`` maps each such name to ``None`` (the file of the
+submission folder) or to a source text (a given module: the grader's copy is the one used, whatever
+the folder holds). Every request runs with those names resolved to this submission's modules
+(:mod:`grader.worker.siblings`), so a lazy import inside a function works as well.
+
 The same class runs in-process for a student's local ``pytest`` and inside the isolated worker
 process for batch grading, so both see identical behaviour. It never reads anything but the
 submission folder.
@@ -35,9 +41,11 @@ import os
 import sys
 import traceback
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from grader.worker import wire
+from grader.worker.siblings import plain_names
 from grader.worker.tracer import Tracer
 
 MAX_TRACEBACK_CHARS = 4000
@@ -54,10 +62,12 @@ class _CallError(Exception):
 class Executor:
     """Loads the modules of ``folder`` lazily and answers requests against them."""
 
-    def __init__(self, folder: str | Path, forbidden_calls: tuple[str, ...] = ()):
+    def __init__(self, folder: str | Path, forbidden_calls: tuple[str, ...] = (),
+                 siblings: dict[str, str | None] | None = None):
         self.folder = Path(folder).resolve()
         self.forbidden_calls = tuple(forbidden_calls)
         self._tracer = Tracer(self.forbidden_calls) if self.forbidden_calls else None
+        self.siblings = dict(siblings or {})
         self._modules: dict[str, Any] = {}
         self._objects: dict[int, Any] = {}
         self._ids: dict[int, int] = {}
@@ -71,7 +81,8 @@ class Executor:
         try:
             if not isinstance(request, dict) or request.get("op") not in _OPS:
                 raise _CallError("BadRequest", f"unknown request {str(request)[:100]}")
-            value = _OPS[request["op"]](self, request, watch)
+            with plain_names(self.siblings, self._module):
+                value = _OPS[request["op"]](self, request, watch)
             return {"ok": value, **_seen(watch)}
         except _CallError as exc:
             return self._error(exc.type_name, str(exc), "", watch)
@@ -177,14 +188,22 @@ class Executor:
     def _import(self, name: str) -> Any:
         """The module, or the error every call into it fails with (kept: an import that failed
         once fails again, and a test may call a thousand times)."""
+        given = self.siblings.get(name)
         path = self.folder / f"{name}.py"
-        if not path.is_file():
+        if given is None and not path.is_file():
             return _CallError("MissingModule", f"{name}.py is missing from the submission")
-        spec = importlib.util.spec_from_file_location(f"_submission_{id(self)}_{name}", path)
-        module = importlib.util.module_from_spec(spec)
+        private = f"_submission_{id(self)}_{name}"  # registered, as an import would (dataclasses look it up)
         try:
-            spec.loader.exec_module(module)
+            if given is None:
+                spec = importlib.util.spec_from_file_location(private, path)
+                module = sys.modules[private] = importlib.util.module_from_spec(spec)
+                spec.loader.exec_module(module)
+            else:
+                module = sys.modules[private] = ModuleType(private)
+                module.__file__ = f"{name}.py"
+                exec(compile(given, f"<given file {name}.py>", "exec", dont_inherit=True), module.__dict__)
         except BaseException as exc:  # noqa: BLE001 - an import failure fails the calls into it
+            sys.modules.pop(private, None)
             if isinstance(exc, KeyboardInterrupt):
                 raise
             detail = self._student_traceback(exc)
