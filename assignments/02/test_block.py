@@ -102,7 +102,7 @@ def test_block_keeps_float32(student):
 @pytest.mark.exercise("block", weight=3)
 @settings(max_examples=6)
 @given(case=sizes(even_heads=True), bias=st.booleans())
-def test_block_rope_attention_matches_sdpa(student, case, bias):
+def test_block_rotary_attention_matches_sdpa(student, case, bias):
     """with RoPE: out_proj(causal attention of rope(q), rope(k), v), heads split as view(B, T, H, hd).transpose(1, 2)"""
     dims, B, T, seed = case
     cfg = {**LLAMA_LIKE, **dims, "bias": bias}

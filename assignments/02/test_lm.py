@@ -140,7 +140,7 @@ def test_lm_rejects_bad_ids(student):
 @settings(max_examples=8)
 @given(B=st.integers(1, 3), T=st.integers(3, 6), V=st.integers(2, 7), ignore=st.sampled_from([-100, 0]),
        seed=st.integers(0, 2**31 - 1))
-def test_lm_loss_matches_cross_entropy_on_shifted_targets(student, B, T, V, ignore, seed):
+def test_lm_loss_is_the_mean_nll_of_shifted_targets(student, B, T, V, ignore, seed):
     """lm_loss(logits, ids) is F.cross_entropy of logits[:, :-1] against ids[:, 1:], ignored targets left out"""
     logits = values(B, T, V, seed=seed, scale=3.0)
     ids = token_ids(B, T, V, seed + 1)

@@ -81,7 +81,7 @@ def test_rope_apply_matches_complex_rotation(student, half, lead, seq_len, offse
 @settings(max_examples=6)
 @given(half=st.integers(1, 4), m=st.integers(0, 20), n=st.integers(0, 20), shift=st.integers(1, 50),
        seed=st.integers(0, 2**31 - 1))
-def test_rope_keeps_norms_and_scores_depend_on_distance(student, half, m, n, shift, seed):
+def test_rope_keeps_lengths_and_scores_depend_on_distance(student, half, m, n, shift, seed):
     """rotation keeps every vector's norm, and rope(q at m) . rope(k at n) is unchanged when m and n move together"""
     d = 2 * half
     q, k = values(1, d, seed=seed), values(1, d, seed=seed + 1)

@@ -55,7 +55,7 @@ def test_hidden_block_matches_reference(student, reference, cfg, B, T, seed):
 
 
 @pytest.mark.exercise("block", weight=2)
-@pytest.mark.parametrize("positions", ["rope", "learned"])
+@pytest.mark.parametrize("positions", ["rope", "learned"], ids=["rotary", "learned"])
 def test_hidden_block_gradients(student, reference, positions):
     """gradients with respect to the input and to every parameter equal the reference's"""
     cfg = dict(vocab_size=8, max_seq_len=16, n_layers=1, d_model=8, n_heads=2, d_ff=6, positions=positions, bias=True,
