@@ -145,6 +145,7 @@ def test_lm_loss_is_the_mean_nll_of_shifted_targets(student, B, T, V, ignore, se
     logits = values(B, T, V, seed=seed, scale=3.0)
     ids = token_ids(B, T, V, seed + 1)
     ids[0, -1] = ignore  # at least one target ignored
+    ids[0, 1] = 1  # and at least one not, so that the mean exists (no target at all: the test below)
     expected = F.cross_entropy(logits[:, :-1].reshape(-1, V), ids[:, 1:].reshape(-1), ignore_index=ignore)
     close(student.model.lm_loss(logits, ids, ignore_index=ignore), expected,
           what=f"lm_loss of logits {tuple(logits.shape)}, ignore_index={ignore}")
