@@ -203,7 +203,7 @@ def _count(n: int, noun: str) -> str:
 
 def _reference(grader: InProcess, reference: Path, report: Report) -> None:
     assignment = grader.assignment
-    graded = grader.grade(reference, look_in=tuple(e.id for e in assignment.exercises))
+    graded = grader.grade(reference, look_in=tuple(e.id for e in assignment.exercises), record=True)
     scores = results.score(assignment, graded.outcomes)
     problems = [_lost_line(e.id, scores[e.id], graded.outcomes) for e in assignment.exercises
                 if scores[e.id].points < e.points]

@@ -27,6 +27,7 @@ class Graded:
     outcomes: list  # tagged outcomes (grader.grading.diagnose.diagnose)
     named: tuple[str, ...]  # misconceptions named on the exercises that lost points
     also_named: tuple[str, ...]  # named when looking at ``look_in`` whatever the points
+    alike: tuple[str, ...] = ()  # tests answered exactly as the reference answered them
 
     def points(self, assignment: Assignment, exercises) -> dict[str, float]:
         scores = results.score(assignment, self.outcomes)
@@ -34,26 +35,39 @@ class Graded:
 
 
 class InProcess:
-    """One collected suite and one imported reference, shared by every submission graded here."""
+    """One collected suite and one imported reference, shared by every submission graded here.
+
+    Grade the reference first with ``record=True``: the transcripts of the tests it passes
+    (:mod:`grader.grading.transcripts`) let every later submission pass a test at once when it
+    answers that test exactly as the reference does.
+    """
 
     def __init__(self, suite, catalogue):
         from grader.grading.replay import Replays
         from grader.grading.suite import load_reference
+        from grader.grading.transcripts import Transcripts
 
         self.suite, self.assignment, self.catalogue = suite, suite.assignment, catalogue
         self.reference = load_reference(self.assignment)
         self.replays = Replays()
+        self.transcripts = Transcripts()
 
-    def grade(self, folder: Path, exercises: tuple[str, ...] = (), look_in: tuple[str, ...] = ()) -> Graded:
-        from grader.frontends.local import local_submission
+    def grade(self, folder: Path, exercises: tuple[str, ...] = (), look_in: tuple[str, ...] = (),
+              record: bool = False, call_seconds: float | None = None) -> Graded:
+        """Grade ``folder`` on ``exercises`` (all when empty); ``call_seconds`` replaces the local
+        time limit of a call."""
+        from grader.frontends.local import local_exchange
         from grader.grading import diagnose
+        from grader.grading.proxy import Submission
 
         with quiet():
-            student = local_submission(folder, self.assignment)
-            outcomes = self.suite.select(exercises).run(student, self.reference, self.replays)
+            run = self.transcripts.run(local_exchange(folder, self.assignment, call_seconds), record)
+            student = Submission(run.transport, tuple(self.assignment.siblings()))
+            outcomes = self.suite.select(exercises).run(student, self.reference, self.replays, around=run)
             found = diagnose.diagnose(self.catalogue, self.assignment, student, self.reference, outcomes)
             also = diagnose.find(self.catalogue, self.assignment, student, self.reference, look_in)
-        return Graded(found.outcomes, tuple(d.id for d in found.diagnoses), tuple(d.id for d in also))
+        return Graded(found.outcomes, tuple(d.id for d in found.diagnoses), tuple(d.id for d in also),
+                      tuple(run.alike))
 
 
 @contextlib.contextmanager

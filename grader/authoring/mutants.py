@@ -347,8 +347,9 @@ class Verdict:
 class Grader:
     """The tests of one assignment, collected once, run in this process against mutants.
 
-    A survivor whose every answer equals the reference's (within :data:`grader.grading.diagnose.
-    TOLERANCE`) on the same requests is equivalent: no input of the tests tells it apart.
+    The reference is graded first, recording each test's transcript
+    (:mod:`grader.grading.transcripts`): a mutant that answers every request of a test exactly
+    as the reference does passes it at once, and is equivalent when it does so for every test.
     """
 
     def __init__(self, assignment: Assignment, published, exercises: tuple[str, ...] = ()):
@@ -360,13 +361,9 @@ class Grader:
         suite.set_shrinking(False)
         self.grader = InProcess(suite, diagnose.Catalogue())
         self.assignment = assignment
-        self.answers = {}  # test id -> the reference's replies, in order
-        for test in suite.tests:
-            self.answers[test.definition.id] = self._run(assignment.folder, test)[1]
+        self.grader.grade(assignment.folder, record=True)
 
     def verdict(self, mutant: Mutant, scratch) -> Verdict:
-        from grader.grading import diagnose
-
         folder = scratch / mutant.id.replace("#", "-")
         folder.mkdir(parents=True)
         for module in self.assignment.student_modules:
@@ -375,41 +372,10 @@ class Grader:
             (folder / f"{module}.py").write_text(source)
         for name in self.assignment.given_files:
             (folder / name).write_bytes((self.assignment.folder / name).read_bytes())
-        killed, same = [], True
-        for test in self.grader.suite.tests:
-            if test.definition.exercise != mutant.exercise:
-                continue
-            outcome, replies = self._run(folder, test)
-            if not outcome.passed:
-                killed.append(test.definition.id)
-            elif same:
-                same = diagnose.same(replies, self.answers[test.definition.id])
-        status = KILLED if killed else EQUIVALENT if same else SURVIVED
-        return Verdict(mutant, status, tuple(killed))
-
-    def _run(self, folder, test):
-        """One test against the modules of ``folder``: its outcome and the replies it read."""
-        from grader.authoring.in_process import quiet
-        from grader.frontends.local import local_transport_for
-        from grader.grading.proxy import Submission
-        from grader.grading.suite import run_test
-
-        replies = []
-        transport = local_transport_for(folder, self.assignment, MUTANT_CALL_SECONDS)
-
-        def recording(request: dict) -> dict:
-            reply = transport(request)
-            replies.append(reply.get("ok", reply.get("error", {}).get("type")))
-            return reply
-
-        def reset() -> None:  # as batch grading starts each test: fresh handles, reseeded generators
-            transport({"op": "reset"})
-
-        student = Submission(recording, tuple(self.assignment.siblings()))
-        with quiet():
-            reset()
-            outcome = run_test(test, student, self.grader.reference, self.grader.replays, reset)
-        return outcome, replies
+        graded = self.grader.grade(folder, (mutant.exercise,), call_seconds=MUTANT_CALL_SECONDS)
+        killed = tuple(o.test.id for o in graded.outcomes if not o.passed)
+        alike = len(graded.alike) == len(graded.outcomes)
+        return Verdict(mutant, KILLED if killed else EQUIVALENT if alike else SURVIVED, killed)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import threading
 from pathlib import Path
 
 from grader.assignment import Assignment
-from grader.grading.proxy import Submission, Transport
+from grader.grading.proxy import Exchange, Submission, Transport, decoding
 from grader.worker import wire
 from grader.worker.confine import Limits
 from grader.worker.executor import Executor
@@ -31,18 +31,19 @@ LOCAL_TIME_FACTOR = 4  # a student's laptop may be slower than the grading machi
 
 def local_submission(folder: Path, assignment: Assignment) -> Submission:
     """The submission in ``folder``, answered in this process, with the assignment's limits."""
-    return Submission(local_transport_for(folder, assignment), tuple(assignment.siblings()))
+    return Submission(decoding(local_exchange(folder, assignment)), tuple(assignment.siblings()))
 
 
-def local_transport_for(folder: Path, assignment: Assignment, call_seconds: float | None = None) -> Transport:
-    """The transport of :func:`local_submission`; ``call_seconds`` replaces its time limit."""
+def local_exchange(folder: Path, assignment: Assignment, call_seconds: float | None = None) -> Exchange:
+    """:func:`local_exchanger` for the submission in ``folder`` under the assignment's limits;
+    ``call_seconds`` replaces its time limit."""
     import torch
 
     torch.set_num_threads(1)  # tests use tiny tensors: threads only contend (as in the worker)
     executor = Executor(folder, assignment.traced_calls, assignment.siblings())
     limits = Limits.from_mapping(assignment.limits)
     seconds = LOCAL_TIME_FACTOR * limits.call_seconds if call_seconds is None else call_seconds
-    return local_transport(executor, seconds, limits.output_bytes)
+    return local_exchanger(executor, seconds, limits.output_bytes)
 
 
 class TimeLimitExceeded(BaseException):
@@ -51,7 +52,13 @@ class TimeLimitExceeded(BaseException):
 
 
 def local_transport(executor: Executor, call_seconds: float = 0, output_chars: int = 0) -> Transport:
-    """Answer requests in this process, through the same encoding the worker channel uses.
+    """Answer requests in this process, through the same encoding the worker channel uses (see
+    :func:`local_exchanger`)."""
+    return decoding(local_exchanger(executor, call_seconds, output_chars))
+
+
+def local_exchanger(executor: Executor, call_seconds: float = 0, output_chars: int = 0) -> Exchange:
+    """An encoded request in, its encoded reply out, answered by ``executor`` in this process.
 
     With ``call_seconds``, a call still running after that long is interrupted (SIGALRM, main
     thread only) and fails with a time-limit error, so an endless loop does not hang a student's
@@ -61,21 +68,21 @@ def local_transport(executor: Executor, call_seconds: float = 0, output_chars: i
     timed_out: dict[str, str] = {}  # label -> the message of its time limit
     output = _OutputBudget(output_chars) if output_chars else None
 
-    def transport(request: dict) -> dict:
-        decoded = wire.decode(wire.encode(request))
+    def exchange(request: bytes) -> bytes:
+        decoded = wire.decode(request)
         label = wire.request_label(decoded)
         if label in timed_out:
-            return {"error": {"type": "TimeLimitExceeded", "traceback": "", "message":
-                              f"{label} was not called again: it exceeded its time limit earlier "
-                              f"({timed_out[label]})"}, "forbidden": []}
+            return wire.encode({"error": {"type": "TimeLimitExceeded", "traceback": "", "message":
+                                          f"{label} was not called again: it exceeded its time limit "
+                                          f"earlier ({timed_out[label]})"}, "forbidden": []})
         with _alarm(call_seconds, label), (output.capping() if output else contextlib.nullcontext()):
             reply = executor.handle(decoded)
         error = reply.get("error")
         if call_seconds and isinstance(error, dict) and error.get("type") == TimeLimitExceeded.__name__:
             timed_out[label] = f"more than {call_seconds:g} s"
-        return wire.decode(executor.encode_reply(reply))
+        return executor.encode_reply(reply)
 
-    return transport
+    return exchange
 
 
 @contextlib.contextmanager

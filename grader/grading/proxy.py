@@ -23,6 +23,13 @@ from typing import Any, Callable
 from grader.worker import wire
 
 Transport = Callable[[dict], dict]  # a decoded request -> its decoded reply
+Exchange = Callable[[bytes], bytes]  # an encoded request -> its encoded reply
+
+
+def decoding(exchange: Exchange) -> Transport:
+    """The transport that sends a request through ``exchange`` (encoded, so that only plain data
+    crosses) and decodes the reply."""
+    return lambda request: wire.decode(exchange(wire.encode(request)))
 
 
 class SubmissionError(AssertionError):

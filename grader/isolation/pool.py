@@ -310,6 +310,10 @@ class Worker:
             return _error("MemoryLimitExceeded", f"memory limit exceeded in {label} "
                           f"(more than {limits.memory_mb} MiB)")
         if _cpu_seconds(self.pid) - cpu_start > limits.call_cpu_seconds:
+            # at its memory limit, the kernel's reclaim runs on the worker's CPU time
+            if self.group is not None and self.group.memory_exceeded():
+                return _error("MemoryLimitExceeded", f"memory limit exceeded in {label} (more than "
+                              f"{limits.memory_mb} MiB; the call spent its CPU time against the limit)")
             return _error("TimeLimitExceeded", f"CPU time limit exceeded in {label} "
                           f"(more than {limits.call_cpu_seconds:g} s of CPU)")
         if not _alive(self.pid):

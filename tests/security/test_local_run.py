@@ -97,7 +97,8 @@ def test_a_function_that_timed_out_is_not_called_again(tmp_path):
 
 
 def test_in_pytest_an_endless_loop_costs_one_time_limit_not_one_per_test(student_run):
-    out = student_run.stdout
+    # the failures section only: in CI (``CI`` set) pytest's short summary repeats messages untruncated
+    out = student_run.stdout.split("short test summary info")[0]
     assert student_run.returncode == 1
     assert out.count("time limit exceeded in attention.causal_mask (more than 1 s)") == 1, out[-3000:]
     assert out.count("attention.causal_mask was not called again: it exceeded its time limit earlier") >= 2
