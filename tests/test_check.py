@@ -1,10 +1,10 @@
 """``grader check``: every assignment of the repository passes its own check, variant by variant;
 ``grader new`` writes one that passes at once; breaking a piece of it fails with what to fix.
 
-The variant matrix is the check's: every variant of every assignment, graded in this process on
-one collected suite and one imported reference (tests/test_grading.py grades them through the
-command line in the slow tier, where the full `grader check NN`, isolated worker included, runs
-on every assignment too).
+The variant matrix is the check's: variants graded in this process on one collected suite and one
+imported reference. The default tier grades a sample that still shows every kind of effect on
+every exercise (:func:`sample`); the slow tier grades every variant, and the reference in an
+isolated worker as `grader check NN` does.
 """
 
 import os
@@ -22,30 +22,51 @@ from tests.assignments import ROOT, assignment_ids
 CHECKS = ["structure", "generate", "notebook", "reference", "stubs", "variants", "misconceptions"]
 
 
+def sample(assignment, found) -> set[str]:
+    """The first variant of each (exercises, expected effect), a correct one's exercises being
+    those its patch touches: every exercise's correct rewrites, mistakes and cheats are graded."""
+    first = {}
+    for v in found:
+        where = variants.touched_exercises(v, assignment) if v.expect == "full" else v.exercises
+        first.setdefault((where, v.expect), v.name)
+    return set(first.values())
+
+
 def variant_cases():
-    return [pytest.param(a, v.name, id=f"{a}-{v.name}") for a in assignment_ids()
-            for v in variants.load_all(load(ROOT / "reference" / a))]
+    cases = []
+    for a in assignment_ids():
+        assignment = load(ROOT / "reference" / a)
+        found = variants.load_all(assignment)
+        sampled = sample(assignment, found)
+        cases += [pytest.param(a, v.name, id=f"{a}-{v.name}",
+                               marks=() if v.name in sampled else pytest.mark.slow) for v in found]
+    return cases
 
 
 @pytest.fixture(scope="module")
-def reports():
-    """The in-process check of an assignment, made once for all the tests that read it."""
-    made = {}
+def reports(request):
+    """The in-process check of an assignment, made once for all the tests that read it: the
+    default tier's sample of variants, or (``--slow``) every variant and the isolated reference."""
+    made, slow = {}, request.config.getoption("slow")
 
     def report(assignment_id: str) -> checking.Report:
         if assignment_id not in made:
-            made[assignment_id] = checking.check(ROOT / "reference" / assignment_id,
-                                                 ROOT / "assignments" / assignment_id)
+            reference = ROOT / "reference" / assignment_id
+            assignment = load(reference)
+            only = None if slow else sample(assignment, variants.load_all(assignment))
+            made[assignment_id] = checking.check(reference, ROOT / "assignments" / assignment_id,
+                                                 isolated=slow, only_variants=only)
         return made[assignment_id]
 
     return report
 
 
 @pytest.mark.parametrize("assignment_id", assignment_ids())
-def test_every_assignment_passes_its_check(reports, assignment_id):
+def test_every_assignment_passes_its_check(reports, assignment_id, request):
     report = reports(assignment_id)
     assert report.ok, "\n".join(report.lines())
-    assert [f.name for f in report.findings] == CHECKS
+    slow = request.config.getoption("slow")
+    assert [f.name for f in report.findings] == CHECKS + ["isolated"] * slow
 
 
 @pytest.mark.parametrize(("assignment_id", "name"), variant_cases())
@@ -64,16 +85,6 @@ def test_each_variant_has_exactly_its_expected_effect(reports, assignment_id, na
         else:
             assert points < full[exercise], f"{name} not caught in {exercise}"
     assert result.named == ((variant.misconception,) if variant.misconception else ())
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("assignment_id", assignment_ids())
-def test_the_check_command_passes_on_every_assignment(assignment_id):
-    """`grader check NN` as CI runs it: everything above, and the reference graded in an isolated
-    worker under the assignment's limits."""
-    run = grader("check", assignment_id)
-    assert run.returncode == 0, run.stdout + run.stderr[-2000:]
-    assert run.stdout.splitlines()[-1] == f"assignment {assignment_id}: all 8 checks passed"
 
 
 def grader(*args: str, cwd=ROOT) -> subprocess.CompletedProcess:
