@@ -46,7 +46,7 @@ from grader.authoring.generate import find_regions
 
 @dataclass(frozen=True)
 class Mutant:
-    id: str  # "attention.scaled_dot_product_attention#3": the function and a number within it
+    id: str  # "module.function#3": the function and a number within it
     module: str  # the student module it changes
     function: str  # the top-level function or class whose solution region it changes
     exercise: str  # the exercise of that function

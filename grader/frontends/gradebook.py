@@ -5,7 +5,7 @@
 grades ``COURSE/submitted/<student>/NAME/`` (nbgrader's layout after ``nbgrader collect``) like
 any batch, then records each student's points per exercise in the course's gradebook through
 ``nbgrader.api.Gradebook``: the assignment NAME, a notebook named after the assignment's
-notebook (``llm_basics``), one grade cell per exercise (its points as ``max_score``), and each
+notebook (its file name), one grade cell per exercise (its points as ``max_score``), and each
 graded exercise as the ``auto_score`` of the student's grade. ``nbgrader export`` and the
 formgrader then show them. Exercises this run did not grade (``--exercise``) keep their scores.
 The gradebook is found as nbgrader finds it: ``CourseDirectory.db_url`` and ``course_id`` from

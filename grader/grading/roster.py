@@ -1,6 +1,6 @@
 """Who is in SUBMISSIONS: one folder or one ``.zip`` per student, and what was left out, and why.
 
-    roster = read_roster(Path("subs"), out=Path("results"), student_modules=("attention", ...))
+    roster = read_roster(Path("subs"), out=Path("results"), student_modules=("layers", ...))
     roster.entries    # {"ada": Path("subs/ada"), "ben": Path("subs/ben.zip"), ...}
     roster.skipped    # ("results/ (the --out folder)", "notes.txt (not a folder or a zip)")
 

@@ -13,7 +13,7 @@ in it is executed or imported. In order:
 1. A zip is unpacked into a fresh folder under the private root (:mod:`grader.grading.unzip`:
    zip-slip, links, absolute paths, size and file-count bombs are refused with a reason).
 2. The submission is the shallowest folder (the entry itself, or up to :data:`MAX_DEPTH` levels
-   down: ``alice/a01-main/``) holding one of the assignment's modules (``attention.py``) or a
+   down: ``alice/a01-main/``) holding one of the assignment's modules (``layers.py``) or a
    notebook. System files and folders (:func:`grader.grading.unzip.is_junk`: ``__MACOSX/``,
    ``.DS_Store``, ``.git/``...) are ignored and named. Two such folders at the same depth are
    ambiguous: the submission is not graded, and says so.

@@ -54,7 +54,7 @@ class ZipLimits:
 
 def is_junk(name: str) -> bool:
     """Whether a file or folder name is one that systems and tools add, never a student's work:
-    hidden names (``.DS_Store``, ``._attention.py``, ``.git``, ``.ipynb_checkpoints``),
+    hidden names (``.DS_Store``, ``._layers.py``, ``.git``, ``.ipynb_checkpoints``),
     ``__MACOSX``, ``__pycache__``, ``Thumbs.db``, ``desktop.ini``."""
     return name.startswith(".") or name.lower() in _SYSTEM_FILES
 

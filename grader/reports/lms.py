@@ -1,6 +1,6 @@
 """Gradebook CSVs that Canvas and Moodle import, written beside ``grades.csv``.
 
-Both hold one row per student of the class, one column per exercise (``Assignment 01: sdpa``)
+Both hold one row per student of the class, one column per exercise (``Assignment 01: <exercise>``)
 and the total (``Assignment 01``), points as plain numbers (an empty cell: not graded). They
 differ in how a student is identified, and the student is known here only by their folder's (or
 zip's) name, so name folders by the login the LMS knows:

@@ -1,6 +1,6 @@
 """``grades.csv``: one row per student of the class, points per exercise, the total and a note.
 
-    student,sdpa,masks,...,total,note
+    student,<exercise>,<exercise>,...,total,note
     ada,10,10,...,100,
     bob,0,0,...,0,no module of the assignment: found main.py, notes.txt
     cleo,10,,...,10,unpacked cleo.zip
