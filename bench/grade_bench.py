@@ -1,15 +1,28 @@
-"""Batch-grading benchmark: submissions per second, per-submission p50/p95, peak memory.
+"""Grading benchmark on a class of distinct submissions, as multiples of one ``import torch``.
 
-    python bench/grade_bench.py --sizes 100,300,1000 --jobs 1,2 [--exercise sdpa ...]
+    python bench/grade_bench.py [--size 200] [--jobs 2] [--compare REV] [--skip batch,cold,...]
 
-For each size N it writes a class of N submissions cycled from the demo class in
-examples/submissions (correct in two styles, wrong, unfinished, forbidden built-in, broken import,
-several mistakes; the hostile one only with --hostile), each copy made unique by a comment so that
-nothing is deduplicated, and grades it with ``grader grade 01`` (full isolation, a fresh output
-folder) once per --jobs value. Reported per run: wall seconds, submissions per second, p50/p95 of
-the per-submission grading time (from results.json), peak memory of the whole process tree
-(proportional set size, so pages shared by forked workers count once), and the wall time of one
-``import torch`` measured in the same run, as a ratio.
+The class is distinct code (no two submissions alike, nothing a cache could share): the reference;
+every variant of reference/01/variants (correct solutions written in other styles, a mistake of
+every exercise, the cheats; see grader.authoring.variants); the demo class of examples/submissions
+(the hostile student only with --hostile); then mutants of the reference (one small change each,
+grader.authoring.mutants), taken evenly over all of them, until --size submissions. Measured:
+
+    batch      ``grader grade 01 CLASS --jobs J`` (full isolation, a fresh output folder): wall
+               seconds per submission, p50/p95 of a submission's grading time (results.json),
+               peak memory of the process tree (proportional set size: pages that forked workers
+               share count once)
+    cold       the same command on a class of one correct submission (a copy of the reference)
+    student    ``pytest assignments/01 --submission reference/01``: a student's run of the public tests
+    exercises  where a correct submission's time goes: per exercise, the seconds its tests take
+               graded in one process (tests, replays and submission together, replays warm, no
+               transcript shortcut; ``grader grade`` adds the worker's channel and isolation)
+
+each in this tree and, with ``--compare REV``, in the assignment files (reference/, assignments/)
+of the git revision REV as well, run by the same engine (so the difference is the suite), one
+after the other in the same run. Every time is also printed as a multiple of one ``import torch``
+(best of 3 cold processes) measured just before it, so that a machine shared with other work is
+compared with itself at the time.
 """
 
 from __future__ import annotations
@@ -28,27 +41,60 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "examples" / "submissions"
-STYLES = ("ada", "ben", "cleo", "dev", "eve", "finn", "hana")
+DEMO_STUDENTS = ("ada", "ben", "cleo", "dev", "eve", "finn", "hana")
+HOSTILE = "gus"
+MEASURES = ("batch", "cold", "student", "exercises")
 
 
 def import_torch_seconds() -> float:
     """Best of three cold-process ``import torch`` wall times."""
-    times = []
-    for _ in range(3):
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", "import torch"], check=True)
-        times.append(time.perf_counter() - start)
-    return min(times)
+    return min(wall([sys.executable, "-c", "import torch"]) for _ in range(3))
 
 
-def make_class(folder: Path, size: int, hostile: bool) -> None:
-    styles = STYLES + (("gus",) if hostile else ())
-    for number in range(size):
-        style = styles[number % len(styles)]
-        student = folder / f"s{number:04d}-{style}"
-        shutil.copytree(DEMO / style, student)
-        for module in sorted(student.glob("*.py"))[:1]:
-            module.write_text(module.read_text() + f"\n# submission {number}\n")
+def wall(command: list[str], cwd: Path = ROOT) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def make_class(folder: Path, size: int, hostile: bool) -> dict[str, int]:
+    """Write ``size`` distinct submissions into ``folder``; returns how many of each kind."""
+    from grader import assignment
+    from grader.authoring import mutants, variants
+
+    definition = assignment.load(assignment.locate("01", ROOT)[0])
+    made: dict[str, int] = {}
+
+    def room(kind: str) -> bool:
+        if sum(made.values()) >= size:
+            return False
+        made[kind] = made.get(kind, 0) + 1
+        return True
+
+    if room("reference"):
+        copy_reference(definition, folder / "reference")
+    for variant in variants.load_all(definition):
+        if room(f"variant ({variant.expect})"):
+            variants.build(variant, definition, folder / f"variant-{variant.name}")
+    for student in DEMO_STUDENTS + ((HOSTILE,) if hostile else ()):
+        if room("demo"):
+            shutil.copytree(DEMO / student, folder / f"demo-{student}")
+    left = size - sum(made.values())
+    if left > 0:
+        generated = mutants.generate(definition)
+        step = len(generated) / left
+        for mutant in (generated[int(i * step)] for i in range(min(left, len(generated)))):
+            room("mutant")
+            out = copy_reference(definition, folder / f"mutant-{mutant.id.replace('.', '-').replace('#', '-')}")
+            (out / f"{mutant.module}.py").write_text(mutant.source)
+    return made
+
+
+def copy_reference(definition, out: Path) -> Path:
+    out.mkdir(parents=True)
+    for name in (*(f"{m}.py" for m in definition.student_modules), *definition.given_files):
+        shutil.copy(definition.folder / name, out / name)
+    return out
 
 
 def pss_bytes(root_pid: int) -> int:
@@ -74,9 +120,10 @@ def pss_bytes(root_pid: int) -> int:
     return total
 
 
-def grade(submissions: Path, out: Path, jobs: int, exercises: list[str]) -> dict:
+def grade(root: Path, submissions: Path, out: Path, jobs: int) -> dict:
+    """``grader grade 01`` on ``submissions`` with the assignment files of ``root``."""
     command = [sys.executable, "-m", "grader", "grade", "01", str(submissions), "--out", str(out),
-               "--jobs", str(jobs), *[x for e in exercises for x in ("--exercise", e)]]
+               "--jobs", str(jobs), "--root", str(root)]
     peak, start = 0, time.perf_counter()
     with open(out.parent / f"{out.name}.log", "w") as log:
         process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=log)
@@ -92,38 +139,140 @@ def grade(submissions: Path, out: Path, jobs: int, exercises: list[str]) -> dict
         code = process.wait()
         done.set()
         watcher.join()
-    wall = time.perf_counter() - start
+    seconds = time.perf_counter() - start
     if code != 0:
         raise SystemExit(f"grading failed ({code}); see {out.parent / (out.name + '.log')}")
     times = sorted(json.loads(p.read_text())["execution_time"] for p in out.glob("*/results.json"))
-    return {"wall_s": wall, "per_s": len(times) / wall, "p50_s": statistics.median(times),
+    return {"wall_s": seconds, "n": len(times), "p50_s": statistics.median(times),
             "p95_s": times[min(len(times) - 1, int(0.95 * len(times)))], "peak_gb": peak / 2**30}
+
+
+def student_run(root: Path) -> float:
+    """Wall seconds of a student's ``pytest assignments/01`` on a correct solution."""
+    return wall([sys.executable, "-m", "pytest", "assignments/01", "--submission", "reference/01", "-q",
+                 "-p", "no:cacheprovider"], cwd=root)
+
+
+def exercise_seconds(root: Path) -> dict[str, float]:
+    """Per exercise, the in-process seconds of a correct submission's tests (see the docstring);
+    run in a fresh process per tree (two trees' test modules share names)."""
+    output = subprocess.run([sys.executable, __file__, "--exercise-seconds-of", str(root)], cwd=ROOT,
+                            check=True, capture_output=True, text=True).stdout
+    return json.loads(output.splitlines()[-1])
+
+
+def measure_exercises(root: Path) -> dict[str, float]:
+    import collections
+
+    import torch
+
+    from grader import assignment
+    from grader.authoring.in_process import frozen_heap, quiet
+    from grader.frontends.local import local_exchange
+    from grader.grading.proxy import Submission
+    from grader.grading.replay import Replays
+    from grader.grading.suite import collect, load_reference
+    from grader.grading.transcripts import Transcripts
+    from grader.testing import hypothesis_profile
+
+    torch.set_num_threads(1)
+    reference, published = assignment.locate("01", root)
+    definition = assignment.load(reference)
+    seconds: dict[str, float] = collections.defaultdict(float)
+    rounds = 3  # the first warms the replays (hypothesis draws); the others are timed
+    with hypothesis_profile(shrink=False), tempfile.TemporaryDirectory() as scratch:
+        folder = copy_reference(definition, Path(scratch) / "submission")
+        suite = collect(reference, published)
+        suite.set_shrinking(False)
+        modules, replays = load_reference(definition), Replays()
+        for timed in range(rounds):
+            with quiet(), frozen_heap():
+                run = Transcripts().run(local_exchange(folder, definition))  # nothing recorded: no shortcut
+                student = Submission(run.transport, tuple(definition.siblings()))
+                last = time.perf_counter()
+
+                def on_test(outcome, timed=timed):
+                    nonlocal last
+                    now = time.perf_counter()
+                    if timed:
+                        seconds[outcome.test.exercise] += (now - last) / (rounds - 1)
+                    last = now
+
+                outcomes = suite.run(student, modules, replays, on_test=on_test, around=run)
+            assert all(o.passed for o in outcomes), "the reference fails its own tests"
+    return dict(seconds)
+
+
+def revision_tree(revision: str, work: Path) -> Path:
+    """The assignment files of git ``revision`` (reference/, assignments/, pyproject.toml) in ``work``."""
+    tree = work / f"rev-{revision.replace('/', '-')}"
+    if not tree.exists():
+        tree.mkdir(parents=True)
+        archive = subprocess.run(["git", "archive", revision, "reference", "assignments", "pyproject.toml"],
+                                 cwd=ROOT, check=True, capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+    return tree
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="100,300,1000")
-    parser.add_argument("--jobs", default="1,2")
-    parser.add_argument("--exercise", action="append", default=[], help="only these exercises")
+    parser.add_argument("--size", type=int, default=200, help="submissions in the class")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--compare", metavar="REV", help="also measure the suite of this git revision")
+    parser.add_argument("--skip", default="", help=f"measures to skip, comma-separated ({', '.join(MEASURES)})")
     parser.add_argument("--hostile", action="store_true", help="include the hostile demo student")
     parser.add_argument("--keep", type=Path, help="keep the classes and outputs here")
+    parser.add_argument("--exercise-seconds-of", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.exercise_seconds_of:
+        print(json.dumps(measure_exercises(args.exercise_seconds_of)))
+        return
+    skip = {s for s in args.skip.split(",") if s}
     work = args.keep or Path(tempfile.mkdtemp(prefix="grade-bench-"))
     work.mkdir(parents=True, exist_ok=True)
-    torch_s = import_torch_seconds()
-    print(f"import torch: {torch_s:.2f} s (best of 3, cold process); {os.cpu_count()} CPUs")
-    print(f"{'N':>6} {'jobs':>4} {'wall s':>8} {'subs/s':>7} {'p50 s':>7} {'p95 s':>7} "
-          f"{'peak GB':>8} {'s/sub per import torch':>23}")
-    for size in map(int, args.sizes.split(",")):
-        submissions = work / f"class-{size}"
+    trees = {"this tree": ROOT} | ({args.compare: revision_tree(args.compare, work)} if args.compare else {})
+    print(f"{os.cpu_count()} CPUs; times as seconds and (multiples of one import torch measured just before; "
+          f"its seconds follow the @)", flush=True)
+    if "batch" not in skip:
+        submissions = work / f"class-{args.size}"
         if not submissions.exists():
-            make_class(submissions, size, args.hostile)
-        for jobs in map(int, args.jobs.split(",")):
-            out = work / f"out-{size}-j{jobs}"
+            made = make_class(submissions, args.size, args.hostile)
+            print("class: " + ", ".join(f"{n} {kind}" for kind, n in made.items()), flush=True)
+        for name, tree in trees.items():
+            out = work / f"out-{args.size}-{name.replace(' ', '-')}"
             shutil.rmtree(out, ignore_errors=True)
-            r = grade(submissions, out, jobs, args.exercise)
-            print(f"{size:>6} {jobs:>4} {r['wall_s']:>8.1f} {r['per_s']:>7.2f} {r['p50_s']:>7.2f} "
-                  f"{r['p95_s']:>7.2f} {r['peak_gb']:>8.2f} {r['wall_s'] / size / torch_s:>23.2f}",
+            torch_s = import_torch_seconds()
+            r = grade(tree, submissions, out, args.jobs)
+            per = r["wall_s"] / r["n"]
+            print(f"batch   {name:<12} {r['n']} submissions, --jobs {args.jobs}: {r['wall_s']:.1f} s, "
+                  f"{per:.2f} s ({per / torch_s:.2f} @ {torch_s:.2f}) per submission; p50 {r['p50_s']:.2f} s, "
+                  f"p95 {r['p95_s']:.2f} s; peak {r['peak_gb']:.2f} GB", flush=True)
+    if "cold" not in skip:
+        one = work / "class-1"
+        if not one.exists():
+            from grader import assignment
+
+            copy_reference(assignment.load(assignment.locate("01", ROOT)[0]), one / "reference")
+        for name, tree in trees.items():
+            out = work / f"out-1-{name.replace(' ', '-')}"
+            shutil.rmtree(out, ignore_errors=True)
+            torch_s = import_torch_seconds()
+            seconds = grade(tree, one, out, args.jobs)["wall_s"]
+            print(f"cold    {name:<12} one submission, --jobs {args.jobs}: {seconds:.1f} s "
+                  f"({seconds / torch_s:.2f} @ {torch_s:.2f})", flush=True)
+    if "student" not in skip:
+        for name, tree in trees.items():
+            torch_s = import_torch_seconds()
+            seconds = student_run(tree)
+            print(f"student {name:<12} pytest assignments/01 --submission reference/01: {seconds:.1f} s "
+                  f"({seconds / torch_s:.2f} @ {torch_s:.2f})", flush=True)
+    if "exercises" not in skip:
+        for name, tree in trees.items():
+            torch_s = import_torch_seconds()
+            seconds = exercise_seconds(tree)
+            total = sum(seconds.values())
+            parts = ", ".join(f"{e} {s:.2f}" for e, s in seconds.items())
+            print(f"exercises {name:<10} in process {total:.2f} s ({total / torch_s:.2f} @ {torch_s:.2f}): {parts}",
                   flush=True)
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)

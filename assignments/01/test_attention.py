@@ -186,7 +186,7 @@ def test_sdpa_matches_torch_float32(student, case):
 
 
 @pytest.mark.exercise(SDPA, weight=1.5)
-@settings(max_examples=6)
+@settings(max_examples=4)
 @given(case=attention_case(torch.float64, mask=None, scale="given", min_e=2))
 def test_sdpa_explicit_scale(student, case):
     """an explicit scale multiplies the scores instead of 1/sqrt(E), as in F.scaled_dot_product_attention"""
@@ -272,7 +272,7 @@ def test_sdpa_fully_masked_rows_gradients(student, case, data):
 
 
 @pytest.mark.exercise(SDPA, weight=3)
-@settings(max_examples=12)
+@settings(max_examples=10)
 @given(case=attention_case(torch.float64), data=st.data())
 def test_sdpa_gradients_float64(student, case, data):
     """gradients for query, key and value match autograd through F.scaled_dot_product_attention, float64"""
@@ -349,7 +349,7 @@ def test_topk_smoke_hand_example_with_ties(student):
 
 
 @pytest.mark.exercise(TOPK, weight=3)
-@settings(max_examples=12)
+@settings(max_examples=10)
 @given(case=attention_case(torch.float64), kk=st.integers(1, 5))
 def test_topk_matches_bruteforce_float64(student, case, kk):
     """each row keeps exactly the allowed scores >= its k-th largest allowed score, float64, with masks"""
@@ -375,7 +375,7 @@ def test_topk_matches_bruteforce_float32(student, case, kk):
 
 
 @pytest.mark.exercise(TOPK, weight=2)
-@settings(max_examples=12)
+@settings(max_examples=10)
 @given(case=attention_case(torch.float64, integer=True, scale="one", min_len=3, max_len=5, max_e=2),
        kk=st.integers(1, 3))
 def test_topk_ties_integer_scores(student, case, kk):
@@ -405,7 +405,7 @@ def test_topk_masked_positions_never_kept_nor_counted(student, case, kk):
 
 
 @pytest.mark.exercise(TOPK, weight=2)
-@settings(max_examples=8)
+@settings(max_examples=6)
 @given(case=attention_case(torch.float64), extra=st.integers(0, 3))
 def test_topk_large_k_equals_full_attention(student, case, extra):
     """with k >= the number of keys, top-k attention equals F.scaled_dot_product_attention (k may exceed S)"""

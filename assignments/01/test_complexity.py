@@ -73,7 +73,7 @@ def test_complexity_flops_smoke_hand_example(student):
 
 
 @pytest.mark.exercise("complexity", weight=2)
-@settings(max_examples=15)
+@settings(max_examples=4)
 @given(q_len=st.integers(1, 4096), kv_len=st.integers(1, 4096), d_k=st.integers(1, 256), d_v=st.integers(1, 256))
 def test_complexity_flops_match_flop_counter(student, q_len, kv_len, d_k, d_v):
     """attention_matmul_flops equals FlopCounterMode's count of the two products, as an int"""
@@ -94,7 +94,7 @@ def test_complexity_fit_smoke_hand_example(student):
 
 
 @pytest.mark.exercise("complexity", weight=2)
-@settings(max_examples=10)
+@settings(max_examples=4)
 @given(sizes=geometric_sizes(), exponent=st.floats(-3, 3), log10_coefficient=st.floats(-6, 3))
 def test_complexity_fit_recovers_exact_power_law(student, sizes, exponent, log10_coefficient):
     """on exact data time = coefficient * size^exponent, the fit recovers exponent and coefficient"""
@@ -105,7 +105,7 @@ def test_complexity_fit_recovers_exact_power_law(student, sizes, exponent, log10
 
 
 @pytest.mark.exercise("complexity", weight=2)
-@settings(max_examples=10)
+@settings(max_examples=3)
 @given(sizes=geometric_sizes(), exponent=st.floats(-3, 3), log10_coefficient=st.floats(-6, 3),
        seed=st.integers(0, 2**32 - 1))
 def test_complexity_fit_matches_polyfit_on_noisy_data(student, sizes, exponent, log10_coefficient, seed):

@@ -61,7 +61,7 @@ def test_masks_padding_smoke(student):
 
 
 @pytest.mark.exercise(MASKS, weight=1.5)
-@settings(max_examples=10)
+@settings(max_examples=4)
 @given(T=st.integers(1, 9))
 def test_masks_causal_definition(student, T):
     """causal_mask(T)[i, j] is True exactly where j <= i, a (T, T) torch.bool tensor"""
@@ -92,7 +92,7 @@ def padding_case(draw):
 
 
 @pytest.mark.exercise(MASKS, weight=1.5)
-@settings(max_examples=10)
+@settings(max_examples=4)
 @given(case=padding_case())
 def test_masks_padding_definition(student, case):
     """padding_mask(lengths, max_len)[b, t] is True exactly where t < lengths[b] (list, tuple or tensor)"""

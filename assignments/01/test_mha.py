@@ -220,7 +220,7 @@ def test_mha_rejects_d_model_not_divisible_by_heads(student):
 
 
 @pytest.mark.exercise("mha", weight=3)
-@settings(max_examples=8)
+@settings(max_examples=6)
 @given(case=cases())
 def test_mha_self_attention_matches_torch(student, case):
     """self-attention (key and value default to query) matches nn.MultiheadAttention: output, per-head and averaged weights"""

@@ -14,7 +14,7 @@ from unittest import mock
 import pytest
 import torch
 
-from grader.testing import expect_value_error, given, st
+from grader.testing import expect_value_error, given, settings, st
 
 
 def load_model_py():
@@ -97,6 +97,7 @@ def test_params_llama2_7b(student):
 
 
 @pytest.mark.exercise("params", weight=1)
+@settings(max_examples=6)
 @given(d_in=st.integers(1, 4096), d_out=st.integers(1, 4096), bias=st.booleans(), kind=st.sampled_from(
     ["layernorm", "rmsnorm"]))
 def test_params_layers_match_torch(student, d_in, d_out, bias, kind):
@@ -112,6 +113,7 @@ def test_params_layers_match_torch(student, d_in, d_out, bias, kind):
 
 
 @pytest.mark.exercise("params", weight=1)
+@settings(max_examples=4)
 @given(fields=configs())
 def test_params_attention_matches_model(student, fields):
     """attention_params(cfg) equals the numel of model.py's attention: four d_model x d_model Linears"""
@@ -122,6 +124,7 @@ def test_params_attention_matches_model(student, fields):
 
 
 @pytest.mark.exercise("params", weight=1)
+@settings(max_examples=10)
 @given(fields=configs())
 def test_params_ffn_matches_model(student, fields):
     """ffn_params(cfg) equals the numel of model.py's FeedForward (mlp: 2 Linears, swiglu: 3)"""
@@ -133,6 +136,7 @@ def test_params_ffn_matches_model(student, fields):
 
 
 @pytest.mark.exercise("params", weight=1)
+@settings(max_examples=16)
 @given(fields=configs())
 def test_params_block_matches_model(student, fields):
     """block_params(cfg) equals the numel of one model.py Block: two norms, attention and FFN"""
@@ -156,6 +160,7 @@ def test_params_model_every_combination(student):
 
 
 @pytest.mark.exercise("params", weight=2)
+@settings(max_examples=16)
 @given(fields=configs())
 def test_params_model_matches_model(student, fields):
     """model_params(cfg) equals sum(p.numel()) of model.py's TransformerLM on generated configs"""

@@ -146,7 +146,7 @@ def test_sdpa_hidden_matches_reference_float32(student, reference, case):
 
 
 @pytest.mark.exercise(SDPA, weight=1)
-@settings(max_examples=8)
+@settings(max_examples=6)
 @given(case=attention_case(torch.float64, max_lead=2, max_len=10, max_e=8, mask="random"),
        dtype=st.sampled_from([torch.float64, torch.float32]))
 def test_sdpa_hidden_larger_inputs(student, reference, case, dtype):
@@ -280,7 +280,7 @@ def clear_cut(q, k, kk, mask, scale, gap):
 
 
 @pytest.mark.exercise(TOPK, weight=3)
-@settings(max_examples=20)
+@settings(max_examples=16)
 @given(case=attention_case(torch.float64, mask="maybe"), kk=st.integers(1, 6))
 def test_topk_hidden_matches_reference_float64(student, reference, case, kk):
     """output and weights match the reference, float64, random masks (fully masked rows included)"""
@@ -302,7 +302,7 @@ def test_topk_hidden_matches_reference_float32(student, reference, case, kk):
 
 
 @pytest.mark.exercise(TOPK, weight=3)
-@settings(max_examples=20)
+@settings(max_examples=6)
 @given(case=attention_case(torch.float64, mask="maybe", integer=True, scale="one", min_len=3, max_len=6,
                            max_e=3),
        kk=st.integers(1, 4), dtype=st.sampled_from([torch.float64, torch.float32]))

@@ -24,7 +24,7 @@ def expect_same_mask(got, expected, what):
 
 
 @pytest.mark.exercise(MASKS, weight=2)
-@settings(max_examples=15)
+@settings(max_examples=4)
 @given(T=st.integers(1, 40))
 def test_masks_hidden_causal_matches_reference(student, reference, T):
     """causal_mask(T) equals the reference (T up to 40)"""
@@ -33,7 +33,7 @@ def test_masks_hidden_causal_matches_reference(student, reference, T):
 
 
 @pytest.mark.exercise(MASKS, weight=2)
-@settings(max_examples=25)
+@settings(max_examples=4)
 @given(T=st.integers(1, 30), window=st.integers(1, 35))
 def test_masks_hidden_sliding_window_matches_reference(student, reference, T, window):
     """sliding_window_mask(T, w) equals the reference (T up to 30, w up to 35)"""
@@ -43,7 +43,7 @@ def test_masks_hidden_sliding_window_matches_reference(student, reference, T, wi
 
 
 @pytest.mark.exercise(MASKS, weight=1)
-@settings(max_examples=10)
+@settings(max_examples=4)
 @given(T=st.integers(1, 20), extra=st.integers(0, 5))
 def test_masks_hidden_window_edge_cases(student, T, extra):
     """window >= seq_len gives the causal mask; window 1 gives the identity (each token sees only itself)"""
@@ -65,7 +65,7 @@ def padding_case(draw):
 
 
 @pytest.mark.exercise(MASKS, weight=2)
-@settings(max_examples=30)
+@settings(max_examples=8)
 @given(case=padding_case())
 def test_masks_hidden_padding_matches_reference(student, reference, case):
     """padding_mask equals the reference: lengths list, tuple or int64/int32 tensor; max_len None or given"""

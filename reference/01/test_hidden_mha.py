@@ -125,7 +125,7 @@ def named_parameters(module, prefix="", seen=None) -> dict:
 # --- tests -------------------------------------------------------------------------------------
 
 @pytest.mark.exercise("mha", weight=1)
-@settings(max_examples=4)
+@settings(max_examples=3)
 @given(n_heads=st.integers(1, 4), head_dim=st.integers(1, 5), bias=st.booleans())
 def test_hidden_mha_structure(student, reference, n_heads, head_dim, bias):
     """exactly four nn.Linear(d_model, d_model, bias=bias) named q_proj, k_proj, v_proj, out_proj"""
@@ -151,7 +151,7 @@ def test_hidden_mha_rejects_indivisible_width(student):
 
 
 @pytest.mark.exercise("mha", weight=3)
-@settings(max_examples=15)
+@settings(max_examples=6)
 @given(case=cases(inputs="self", mask_forms=("none",)))
 def test_hidden_mha_self_attention_matches_reference(student, reference, case):
     """self-attention without a mask matches the reference (output and per-head weights)"""
@@ -159,7 +159,7 @@ def test_hidden_mha_self_attention_matches_reference(student, reference, case):
 
 
 @pytest.mark.exercise("mha", weight=3)
-@settings(max_examples=15)
+@settings(max_examples=10)
 @given(case=cases(inputs="cross", mask_forms=("none",)))
 def test_hidden_mha_cross_attention_matches_reference(student, reference, case):
     """cross-attention (separate key and value of length S) matches the reference"""
@@ -175,7 +175,7 @@ def test_hidden_mha_value_defaults_to_key(student, reference, case):
 
 
 @pytest.mark.exercise("mha", weight=3)
-@settings(max_examples=20)
+@settings(max_examples=6)
 @given(case=cases(inputs="cross", mask_forms=MASK_FORMS[1:]))
 def test_hidden_mha_with_a_mask_matches_reference(student, reference, case):
     """bool masks of shape (L, S), (1, L, S), (B, 1, L, S), (B, H, L, S), (B, 1, 1, S) match the reference, fully masked rows included"""

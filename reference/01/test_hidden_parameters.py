@@ -38,6 +38,7 @@ def both(student, reference, fields):
 
 
 @pytest.mark.exercise("params", weight=1)
+@settings(max_examples=16)
 @given(d_in=st.integers(1, 10**6), d_out=st.integers(1, 10**6), bias=st.booleans(),
        kind=st.sampled_from(["layernorm", "rmsnorm"]))
 def test_params_hidden_layers_match_reference(student, reference, d_in, d_out, bias, kind):
@@ -65,7 +66,7 @@ def test_params_hidden_cfg_functions_match_reference(student, reference, name, f
 
 
 @pytest.mark.exercise("params", weight=1)
-@settings(max_examples=10)
+@settings(max_examples=3)
 @given(dim=st.integers(1, 4096), kind=UNKNOWN)
 def test_params_hidden_norm_unknown_kind_raises(student, dim, kind):
     """norm_params raises ValueError for any kind other than "layernorm" and "rmsnorm\""""
@@ -74,7 +75,7 @@ def test_params_hidden_norm_unknown_kind_raises(student, dim, kind):
 
 @pytest.mark.exercise("params", weight=1)
 @pytest.mark.parametrize("name", CFG_FUNCTIONS)
-@settings(max_examples=6)
+@settings(max_examples=4)
 @given(fields=st.one_of(configs(norm=UNKNOWN), configs(ffn=UNKNOWN)))
 def test_params_hidden_cfg_unknown_kind_raises(student, name, fields):
     """every cfg function raises ValueError when cfg.norm or cfg.ffn is unknown"""

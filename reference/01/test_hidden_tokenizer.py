@@ -104,7 +104,7 @@ def ref_tok(reference, specials, merges=()):
 # --- training ----------------------------------------------------------------------------------
 
 @pytest.mark.exercise("tokenizer", weight=3)
-@settings(max_examples=25)
+@settings(max_examples=16)
 @given(setup=training_setups())
 def test_tokenizer_hidden_train_matches_reference(student, reference, setup):
     """train learns the reference's merges, in order, on generated text with specials"""
@@ -116,7 +116,7 @@ def test_tokenizer_hidden_train_matches_reference(student, reference, setup):
 
 
 @pytest.mark.exercise("tokenizer", weight=1)
-@settings(max_examples=10)
+@settings(max_examples=6)
 @given(setup=training_setups())
 def test_tokenizer_hidden_train_attributes(student, reference, setup):
     """a trained tokenizer has the reference's special_tokens, pad/bos/eos ids and list of tuples"""
@@ -156,7 +156,7 @@ def test_tokenizer_hidden_encode_trained_merges(student, reference, setup, data)
 
 
 @pytest.mark.exercise("tokenizer", weight=3)
-@settings(max_examples=25)
+@settings(max_examples=10)
 @given(setup=merge_setups(), data=st.data())
 def test_tokenizer_hidden_encode_random_merges(student, reference, setup, data):
     """encode with a random valid merge list (any order, repeats, specials) gives the reference's ids"""
@@ -239,7 +239,7 @@ def test_tokenizer_hidden_unknown_id_raises(student, reference, setup, over, neg
 # --- constructor -------------------------------------------------------------------------------
 
 @pytest.mark.exercise("tokenizer", weight=1)
-@settings(max_examples=10)
+@settings(max_examples=5)
 @given(setup=merge_setups(max_merges=6))
 def test_tokenizer_hidden_constructor_attributes(student, reference, setup):
     """the constructor keeps the merges (repeats included) and has the reference's ids and vocab_size"""
