@@ -14,7 +14,7 @@ grader.authoring.mutants), taken evenly over all of them, until --size submissio
                share count once)
     cold       the same command on a class of one correct submission (a copy of the reference)
     student    ``pytest assignments/01 --submission reference/01``: a student's run of the public tests
-    exercises  where a correct submission's time goes: per exercise, the seconds its tests take
+    exercises  where a correct submission's time goes: per exercise, the CPU seconds its tests take
                graded in one process (tests, replays and submission together, replays warm, no
                transcript shortcut; ``grader grade`` adds the worker's channel and isolation)
 
@@ -22,7 +22,10 @@ each in this tree and, with ``--compare REV``, in the assignment files (referenc
 of the git revision REV as well, run by the same engine (so the difference is the suite), one
 after the other in the same run. Every time is also printed as a multiple of one ``import torch``
 (best of 3 cold processes) measured just before it, so that a machine shared with other work is
-compared with itself at the time.
+compared with itself at the time. Where one process does all the work (a student's run, the
+per-exercise split) CPU seconds are given too: they vary less than wall seconds on a busy
+machine. (A batch's sandboxed workers are not all reaped by the process tree measured, so its CPU
+time would be undercounted: wall time only.)
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -46,15 +50,30 @@ HOSTILE = "gus"
 MEASURES = ("batch", "cold", "student", "exercises")
 
 
-def import_torch_seconds() -> float:
-    """Best of three cold-process ``import torch`` wall times."""
-    return min(wall([sys.executable, "-c", "import torch"]) for _ in range(3))
+def import_torch_seconds() -> tuple[float, float]:
+    """(wall, CPU) seconds of a cold-process ``import torch``, each the best of three."""
+    runs = [timed([sys.executable, "-c", "import torch"]) for _ in range(3)]
+    return min(w for w, _ in runs), min(c for _, c in runs)
 
 
-def wall(command: list[str], cwd: Path = ROOT) -> float:
-    start = time.perf_counter()
+def timed(command: list[str], cwd: Path = ROOT) -> tuple[float, float]:
+    """(wall, CPU) seconds of ``command``, its CPU that of every process it started and waited for."""
+    start, cpu = time.perf_counter(), children_cpu()
     subprocess.run(command, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, children_cpu() - cpu
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def show(what: str, wall: float, cpu: float | None, torch: tuple[float, float], per: int = 1) -> str:
+    """``wall`` and ``cpu`` seconds (divided by ``per``) and as multiples of ``torch``'s."""
+    text = f"{what}: {wall / per:.2f} s wall ({wall / per / torch[0]:.2f})"
+    if cpu is not None:
+        text += f", {cpu / per:.2f} s CPU ({cpu / per / torch[1]:.2f})"
+    return text + f"; import torch {torch[0]:.2f} s wall, {torch[1]:.2f} s CPU"
 
 
 def make_class(folder: Path, size: int, hostile: bool) -> dict[str, int]:
@@ -147,14 +166,14 @@ def grade(root: Path, submissions: Path, out: Path, jobs: int) -> dict:
             "p95_s": times[min(len(times) - 1, int(0.95 * len(times)))], "peak_gb": peak / 2**30}
 
 
-def student_run(root: Path) -> float:
-    """Wall seconds of a student's ``pytest assignments/01`` on a correct solution."""
-    return wall([sys.executable, "-m", "pytest", "assignments/01", "--submission", "reference/01", "-q",
+def student_run(root: Path) -> tuple[float, float]:
+    """(wall, CPU) seconds of a student's ``pytest assignments/01`` on a correct solution."""
+    return timed([sys.executable, "-m", "pytest", "assignments/01", "--submission", "reference/01", "-q",
                  "-p", "no:cacheprovider"], cwd=root)
 
 
 def exercise_seconds(root: Path) -> dict[str, float]:
-    """Per exercise, the in-process seconds of a correct submission's tests (see the docstring);
+    """Per exercise, the in-process CPU seconds of a correct submission's tests (see the docstring);
     run in a fresh process per tree (two trees' test modules share names)."""
     output = subprocess.run([sys.executable, __file__, "--exercise-seconds-of", str(root)], cwd=ROOT,
                             check=True, capture_output=True, text=True).stdout
@@ -185,16 +204,16 @@ def measure_exercises(root: Path) -> dict[str, float]:
         suite = collect(reference, published)
         suite.set_shrinking(False)
         modules, replays = load_reference(definition), Replays()
-        for timed in range(rounds):
+        for number in range(rounds):
             with quiet(), frozen_heap():
                 run = Transcripts().run(local_exchange(folder, definition))  # nothing recorded: no shortcut
                 student = Submission(run.transport, tuple(definition.siblings()))
-                last = time.perf_counter()
+                last = time.process_time()
 
-                def on_test(outcome, timed=timed):
+                def on_test(outcome, number=number):
                     nonlocal last
-                    now = time.perf_counter()
-                    if timed:
+                    now = time.process_time()
+                    if number:
                         seconds[outcome.test.exercise] += (now - last) / (rounds - 1)
                     last = now
 
@@ -220,6 +239,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--compare", metavar="REV", help="also measure the suite of this git revision")
     parser.add_argument("--skip", default="", help=f"measures to skip, comma-separated ({', '.join(MEASURES)})")
+    parser.add_argument("--repeat", type=int, default=1, help="measure each tree this many times, alternately")
     parser.add_argument("--hostile", action="store_true", help="include the hostile demo student")
     parser.add_argument("--keep", type=Path, help="keep the classes and outputs here")
     parser.add_argument("--exercise-seconds-of", type=Path, help=argparse.SUPPRESS)
@@ -231,49 +251,47 @@ def main() -> None:
     work = args.keep or Path(tempfile.mkdtemp(prefix="grade-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     trees = {"this tree": ROOT} | ({args.compare: revision_tree(args.compare, work)} if args.compare else {})
-    print(f"{os.cpu_count()} CPUs; times as seconds and (multiples of one import torch measured just before; "
-          f"its seconds follow the @)", flush=True)
+    rounds = list(trees.items()) * args.repeat
+    print(f"{os.cpu_count()} CPUs; times in seconds and (as multiples of one import torch measured just before)",
+          flush=True)
     if "batch" not in skip:
         submissions = work / f"class-{args.size}"
         if not submissions.exists():
             made = make_class(submissions, args.size, args.hostile)
             print("class: " + ", ".join(f"{n} {kind}" for kind, n in made.items()), flush=True)
-        for name, tree in trees.items():
+        for name, tree in rounds:
             out = work / f"out-{args.size}-{name.replace(' ', '-')}"
             shutil.rmtree(out, ignore_errors=True)
-            torch_s = import_torch_seconds()
+            torch = import_torch_seconds()
             r = grade(tree, submissions, out, args.jobs)
-            per = r["wall_s"] / r["n"]
-            print(f"batch   {name:<12} {r['n']} submissions, --jobs {args.jobs}: {r['wall_s']:.1f} s, "
-                  f"{per:.2f} s ({per / torch_s:.2f} @ {torch_s:.2f}) per submission; p50 {r['p50_s']:.2f} s, "
-                  f"p95 {r['p95_s']:.2f} s; peak {r['peak_gb']:.2f} GB", flush=True)
+            print(show(f"batch     {name:<10} {r['n']} submissions, --jobs {args.jobs}, per submission", r["wall_s"],
+                       None, torch, r["n"]) + f"; p50 {r['p50_s']:.2f} s, p95 {r['p95_s']:.2f} s, "
+                  f"peak {r['peak_gb']:.2f} GB", flush=True)
     if "cold" not in skip:
         one = work / "class-1"
         if not one.exists():
             from grader import assignment
 
             copy_reference(assignment.load(assignment.locate("01", ROOT)[0]), one / "reference")
-        for name, tree in trees.items():
+        for name, tree in rounds:
             out = work / f"out-1-{name.replace(' ', '-')}"
             shutil.rmtree(out, ignore_errors=True)
-            torch_s = import_torch_seconds()
-            seconds = grade(tree, one, out, args.jobs)["wall_s"]
-            print(f"cold    {name:<12} one submission, --jobs {args.jobs}: {seconds:.1f} s "
-                  f"({seconds / torch_s:.2f} @ {torch_s:.2f})", flush=True)
+            torch = import_torch_seconds()
+            r = grade(tree, one, out, args.jobs)
+            print(show(f"cold      {name:<10} one submission, --jobs {args.jobs}", r["wall_s"], None, torch),
+                  flush=True)
     if "student" not in skip:
-        for name, tree in trees.items():
-            torch_s = import_torch_seconds()
-            seconds = student_run(tree)
-            print(f"student {name:<12} pytest assignments/01 --submission reference/01: {seconds:.1f} s "
-                  f"({seconds / torch_s:.2f} @ {torch_s:.2f})", flush=True)
+        for name, tree in rounds:
+            torch = import_torch_seconds()
+            print(show(f"student   {name:<10} pytest assignments/01 --submission reference/01", *student_run(tree),
+                       torch), flush=True)
     if "exercises" not in skip:
-        for name, tree in trees.items():
-            torch_s = import_torch_seconds()
+        for name, tree in rounds:
+            torch = import_torch_seconds()
             seconds = exercise_seconds(tree)
             total = sum(seconds.values())
             parts = ", ".join(f"{e} {s:.2f}" for e, s in seconds.items())
-            print(f"exercises {name:<10} in process {total:.2f} s ({total / torch_s:.2f} @ {torch_s:.2f}): {parts}",
-                  flush=True)
+            print(f"exercises {name:<10} in process {total:.2f} s CPU ({total / torch[1]:.2f}): {parts}", flush=True)
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
 
