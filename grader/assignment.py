@@ -44,6 +44,7 @@ class Assignment:
     hidden_tests: str = "."  # folder of the hidden tests (test_hidden_*.py), relative to the reference
     limits: dict = field(default_factory=dict)  # worker limits ([limits]; see grader.worker.confine.Limits)
     misconceptions: str = ""  # module of the reference folder cataloguing mistakes (grader.grading.diagnose)
+    public_misconceptions: str = ""  # the catalogue's public part, shipped to students with the stubs
     preload: tuple[str, ...] = ()  # modules the worker template imports once, before any submission
     warm_up: str = ""  # code the worker template runs once after them (what submissions load lazily)
 
@@ -84,6 +85,7 @@ def load(folder: str | Path) -> Assignment:
             forbidden_calls=tuple(data.get("forbidden_calls", ())),
             public_tests=data.get("public_tests", "."), hidden_tests=data.get("hidden_tests", "."),
             limits=dict(data.get("limits", {})), misconceptions=str(data.get("misconceptions", "")),
+            public_misconceptions=str(data.get("public_misconceptions", "")),
             preload=tuple(data.get("preload", ())), warm_up=str(data.get("warm_up", "")))
     except FileNotFoundError:
         raise AssignmentError(f"no {CONFIG_NAME} in {folder}") from None

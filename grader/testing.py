@@ -11,10 +11,26 @@
 
 Tests receive the submission as the ``student`` fixture (and hidden tests the ``reference``
 fixture); the same test runs in a student's ``pytest`` and in batch grading.
+
+Names, not positions: a strategy that draws several arguments at once returns them as a
+:func:`named` tuple (or a dataclass deriving from :class:`Named`), so that a failing example
+reads ``query = ...``, ``mask = ...`` instead of an unlabelled tuple::
+
+    Attention = named("query", "key", "value", "mask", "scale")   # once, at module level
+
+    @st.composite
+    def attention_inputs(draw):
+        ...
+        return Attention(q, k, v, m, scale)       # the test still unpacks it: q, k, v, m, s = case
+
+A catalogue of misconceptions names a function's results the same way
+(``Results = named("output", "weights")``, ``Results.of(student.attention.f(...))``), so that
+expected and got read ``output = ...``, ``weights = ...`` instead of ``[0]``, ``[1]``.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import functools
 import math
@@ -27,8 +43,8 @@ from hypothesis import strategies as st
 
 PROFILE = "grader"
 
-__all__ = ["Close", "close", "expect_value_error", "given", "hypothesis_profile", "load_hypothesis_profile",
-           "profile_settings", "settings", "st", "tensors"]
+__all__ = ["Close", "Named", "close", "expect_value_error", "given", "hypothesis_profile",
+           "load_hypothesis_profile", "named", "profile_settings", "settings", "st", "tensors"]
 
 
 def load_hypothesis_profile(max_examples: int = 20, shrink: bool = True) -> None:
@@ -98,12 +114,41 @@ def _print_tensors_compactly() -> None:
     """Hypothesis prints a failing example's tensors with :func:`grader.grading.feedback.show`."""
     from hypothesis.vendor import pretty
 
-    from grader.grading.feedback import show
+    from grader.grading.feedback import PRINTED_INDENT, show
 
     def printer(tensor, p, cycle) -> None:
-        p.text(show(tensor).replace("\n", "\n      "))
+        p.text(show(tensor).replace("\n", "\n" + PRINTED_INDENT))
 
     pretty.for_type_by_name("torch", "Tensor", printer)
+
+
+class Named:
+    """A value whose parts have names: in a failing example it reads as one ``name = value`` line
+    per field instead of one argument holding a tuple. Mix it into a dataclass
+    (``@dataclass class Case(Named): ...``); for a tuple, use :func:`named`."""
+
+    __slots__ = ()
+
+    def _repr_pretty_(self, p, cycle) -> None:  # hypothesis' printer asks for this
+        from grader.grading.feedback import NAMED, PRINTED_INDENT, show
+
+        p.text(NAMED + show(self).replace("\n", "\n" + PRINTED_INDENT))
+
+
+def named(*fields: str, name: str = "Named") -> type:
+    """A tuple type whose parts are called ``fields``: built like a tuple (``T(q, k, v)``),
+    unpacked like one, equal to one, shown field by field (:class:`Named`).
+
+    ``T.of(value)`` names the parts of a value that came back from a submission: a tuple or list
+    of ``len(fields)`` parts becomes a ``T``; anything else is returned as it is (so a result of
+    the wrong shape still compares unequal, as it would have).
+    """
+    base = collections.namedtuple(name, fields)
+
+    def of(cls, value):
+        return cls(*value) if isinstance(value, (tuple, list)) and len(value) == len(fields) else value
+
+    return type(name, (base, Named), {"__slots__": (), "of": classmethod(of)})
 
 
 def tensors(shape, dtype=None, *, integer: bool = False):
@@ -201,10 +246,9 @@ class Close:
         worst = torch.unravel_index(torch.argmax(diff.where(~ok, 0)), diff.shape) if diff.dim() else ()
         where = tuple(int(i) for i in worst)
         raise AssertionError(
-            f"{what}: values differ at {bad} of {ok.numel()} positions (tolerance: "
-            f"atol={atol:.1e}, rtol={rtol:.1e}); the largest difference is at index {where}: "
-            f"expected {e[where].item():.6g}, got {g[where].item():.6g}\n"
-            + _side_by_side(expected, got, where))
+            f"{what}: values differ at {bad} of {ok.numel()} positions; the largest difference is at "
+            f"index {where}: expected {e[where].item():.6g}, got {g[where].item():.6g} (tolerance: "
+            f"atol={atol:.1e}, rtol={rtol:.1e})\n" + _side_by_side(expected, got, where))
 
 
 close = Close()

@@ -19,7 +19,7 @@ from grader.authoring import check as checking
 from grader.authoring import scaffold, variants
 from tests.assignments import ROOT, assignment_ids
 
-CHECKS = ["structure", "generate", "notebook", "reference", "stubs", "variants", "misconceptions"]
+CHECKS = ["structure", "generate", "notebook", "reference", "stubs", "variants", "misconceptions", "public"]
 
 
 def variant_cases():

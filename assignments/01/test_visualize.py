@@ -11,7 +11,7 @@ import os
 import pytest
 import torch
 
-from grader.testing import close, expect_value_error, given, settings, st
+from grader.testing import close, expect_value_error, given, named, settings, st
 
 os.environ.setdefault("MPLBACKEND", "Agg")  # for a local run; the grader's worker sets it too
 
@@ -69,6 +69,9 @@ def has_colorbar(ax) -> bool:
     return image.colorbar is not None or len(ax.figure.axes) >= 2
 
 
+AttentionMap = named("weights", "query_tokens", "key_tokens", name="AttentionMap")  # plot_attention's arguments
+
+
 @st.composite
 def attention_maps(draw):
     """Row-stochastic (L, S) weights, L and S in 1..5, float32 or float64, with distinct tokens."""
@@ -78,7 +81,7 @@ def attention_maps(draw):
     weights = torch.softmax(torch.randn(L, S, generator=g, dtype=torch.float64) * 2, dim=-1).to(dtype)
     query_tokens = [f"q{i}" for i in range(L)]
     key_tokens = [f"k{j}" for j in range(S)]
-    return weights, query_tokens, key_tokens
+    return AttentionMap(weights, query_tokens, key_tokens)
 
 
 # --- tests -------------------------------------------------------------------------------------

@@ -4,6 +4,9 @@ people read them."""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+
 from grader import results
 from grader.grading import feedback
 from grader.grading import submissions as found
@@ -35,13 +38,98 @@ def exercise_note(outcomes: list[results.TestOutcome], score: results.ExerciseSc
     return ""
 
 
-def failure_groups(outcomes: list[results.TestOutcome]) -> list[list[results.TestOutcome]]:
-    """The failed outcomes (not the unimplemented ones) grouped by identical error."""
-    groups: dict[str, list[results.TestOutcome]] = {}
-    for outcome in outcomes:
-        if not outcome.passed and outcome.status != results.NOT_IMPLEMENTED:
-            groups.setdefault(_error_body(feedback.split_diagnosis(outcome.message)[0]), []).append(outcome)
-    return list(groups.values())
+@dataclass(frozen=True)
+class Failures:
+    """One exercise's failures as feedback shows them: one cause, shown once, then a line per test.
+
+    ``mistakes`` are the named-mistake blocks of the exercise (shown in full, first); ``lead`` is
+    the most informative failure (the smallest message; a public test before a hidden one at equal
+    size), shown in full; ``others`` every other failed test with a one-line note: "same cause"
+    where the diagnosis tags it or its error is the lead's, else the first line of its error;
+    ``not_run`` counts the tests skipped once the exercise reached a forbidden built-in.
+    An exercise whose every failure is "not implemented yet" has no lead and no others."""
+
+    exercise: str
+    mistakes: tuple[str, ...]
+    lead: results.TestOutcome | None
+    others: tuple[tuple[results.TestOutcome, str], ...]
+    not_run: int = 0
+    tests: int = 0  # how many tests of the exercise ran
+
+    @property
+    def not_implemented(self) -> bool:
+        return self.lead is None
+
+
+SAME_CAUSE = "same cause"
+MAX_NOTE_CHARS = 110
+
+
+def exercise_failures(exercise: str, outcomes: list[results.TestOutcome]) -> Failures | None:
+    """The failures of ``exercise`` among ``outcomes`` (None when none of its tests failed)."""
+    mine = [o for o in outcomes if o.test.exercise == exercise]
+    failed = [o for o in mine if not o.passed and not _not_run(o)]
+    ran = [o for o in failed if o.status != results.NOT_IMPLEMENTED]
+    if not ran:
+        return Failures(exercise, (), None, (), tests=len(mine)) if failed else None
+    lead = min(ran, key=lambda o: (_size(o.message), o.test.hidden))
+    others = tuple((o, _note(o, lead)) for o in failed if o is not lead)
+    return Failures(exercise, tuple(diagnoses(failed)), lead, others, sum(map(_not_run, mine)), len(mine))
+
+
+def _size(message: str) -> int:
+    """How much a failure's message holds: its lines (the reproduce command aside)."""
+    return sum(not line.startswith("Reproduce:") for line in feedback.split_diagnosis(message)[0].splitlines())
+
+
+def _note(outcome: results.TestOutcome, lead: results.TestOutcome) -> str:
+    """One line on a failure that is not the lead: "same cause", or what went wrong."""
+    message = feedback.split_diagnosis(outcome.message)[0]
+    if outcome.status == results.NOT_IMPLEMENTED:
+        return "not implemented yet"
+    tagged = any(t.startswith(MISCONCEPTION) for t in outcome.tags)
+    if tagged or _cause(message) == _cause(feedback.split_diagnosis(lead.message)[0]):
+        return SAME_CAUSE
+    lines = message.splitlines()
+    line = (lines[1] if len(lines) > 1 else lines[0].split("] ", 1)[-1]).strip()
+    if len(line) > MAX_NOTE_CHARS:  # its first clause: "weights: values differ at 3 of 8 positions"
+        line = line.split("; ")[0]
+    return line if len(line) <= MAX_NOTE_CHARS else line[:MAX_NOTE_CHARS - 3] + "..."
+
+
+def _cause(message: str) -> str:
+    """What a failure shares with every failure of the same cause: a module that is missing or
+    does not import (whichever of its functions a test called), a limit the code hit, else the
+    whole error (without the title line, which names the test)."""
+    error = "\n".join(line for line in message.splitlines()[1:] if not line.startswith("Reproduce:"))
+    shared = _SHARED.search(error.split("\n", 1)[0])
+    if shared is None:
+        return error
+    return shared.group(1) + (": " + shared.group(2) if shared.group(1) in _MODULE_CAUSES else "")
+
+
+def _not_run(outcome: results.TestOutcome) -> bool:
+    """A test skipped because its exercise already reached a forbidden built-in."""
+    return outcome.status == results.FORBIDDEN and outcome.message.startswith(f"[{outcome.test.exercise}] not run")
+
+
+NOT_RUN = "not run: the exercise already reached a forbidden built-in (it scores 0 whatever they say)"
+
+
+def listing(failures: Failures) -> tuple[str, list[tuple[results.TestOutcome, str]]]:
+    """The one-line list under an exercise's cause: a heading and (failed test, note) pairs, the
+    lead among them when a named mistake stands above as the cause."""
+    listed = [*([(failures.lead, SAME_CAUSE)] if failures.mistakes else []), *failures.others]
+    failed = len(failures.others) + 1
+    head = (f"Failing tests ({failed} of {failures.tests}):" if failures.mistakes
+            else f"Other failing tests ({failed} of {failures.tests} fail in all):")
+    return head, listed
+
+
+def test_kind(outcome: results.TestOutcome) -> str:
+    """"public test", "hidden test", with a parametrized test's case: "public test, float32"."""
+    case = outcome.test.id.partition("[")[2].rstrip("]")
+    return ("hidden test" if outcome.test.hidden else "public test") + (f", {case}" if case else "")
 
 
 def diagnoses(outcomes: list[results.TestOutcome]) -> list[str]:
@@ -50,16 +138,11 @@ def diagnoses(outcomes: list[results.TestOutcome]) -> list[str]:
     return list(dict.fromkeys(d for d in found if d))
 
 
-def _error_body(message: str) -> str:
-    """A failure message without its test-specific lines (title, example, reproduce command)."""
-    lines = message.splitlines()[1:]
-    if lines and lines[0].split(":")[0] in _SHARED_CAUSES:
-        return lines[0]
-    return message
-
-
-# Failures whose first line says all there is to say, whatever the test: shown once per exercise.
-_SHARED_CAUSES = ("MissingModule", "ImportFailed", "MissingName", *LIMIT_ERRORS)
+# Errors every test reaching a module shares (its tests fail for one reason, whichever function
+# they call): shown as one cause.
+_MODULE_CAUSES = ("MissingModule", "ImportFailed")
+_SHARED = re.compile(rf"\b({'|'.join((*_MODULE_CAUSES, 'MissingName', *LIMIT_ERRORS))})(?: in [\w.]+)?: (.*)")
+MISCONCEPTION = "misconception:"
 
 
 def summary_line(result: StudentResult) -> str:

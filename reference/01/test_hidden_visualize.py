@@ -9,7 +9,7 @@ import os
 import pytest
 import torch
 
-from grader.testing import close, expect_value_error, given, settings, st
+from grader.testing import close, expect_value_error, given, named, settings, st
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
@@ -48,6 +48,9 @@ def has_colorbar(ax) -> bool:
     return ax.get_images()[-1].colorbar is not None or len(ax.figure.axes) >= 2
 
 
+AttentionMap = named("weights", "query_tokens", "key_tokens", name="AttentionMap")  # plot_attention's arguments
+
+
 @st.composite
 def attention_maps(draw, max_size=7):
     L, S = draw(st.integers(1, max_size)), draw(st.integers(1, max_size))
@@ -57,7 +60,7 @@ def attention_maps(draw, max_size=7):
     words = ["the", "cat", "sat", "on", "a", "mat", ".", "<eos>", "é", "x y"]
     query_tokens = [f"{words[i % len(words)]}{i}" for i in range(L)]
     key_tokens = [f"{words[(j + 3) % len(words)]}_{j}" for j in range(S)]
-    return weights, query_tokens, key_tokens
+    return AttentionMap(weights, query_tokens, key_tokens)
 
 
 @pytest.mark.exercise("plot", weight=3)
