@@ -73,7 +73,7 @@ def test_the_check_command_passes_on_every_assignment(assignment_id):
     worker under the assignment's limits."""
     run = grader("check", assignment_id)
     assert run.returncode == 0, run.stdout + run.stderr[-2000:]
-    assert run.stdout.splitlines()[-1] == f"assignment {assignment_id}: all 8 checks passed"
+    assert run.stdout.splitlines()[-1] == f"assignment {assignment_id}: all 9 checks passed"
 
 
 def grader(*args: str, cwd=ROOT) -> subprocess.CompletedProcess:
@@ -88,7 +88,7 @@ def test_new_then_check_passes_in_a_fresh_root(tmp_path):
     checked = grader("check", "99", "--root", str(tmp_path))
     assert checked.returncode == 0, checked.stdout + checked.stderr
     lines = checked.stdout.splitlines()
-    assert lines[-1] == "assignment 99: all 8 checks passed"
+    assert lines[-1] == "assignment 99: all 9 checks passed"
     assert any(line.startswith("ok    reference in an isolated worker") for line in lines)
     again = grader("new", "99", "--title", "Again", "--root", str(tmp_path))
     assert again.returncode == 2 and "already exists" in again.stderr

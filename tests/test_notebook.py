@@ -62,7 +62,10 @@ def test_notebook_holds_the_handout_and_one_stub_cell_per_module():
     MetadataValidator().validate_nb(nb)  # a valid nbgrader source notebook
     code = [c for c in nb.cells if c.cell_type == "code"]
     stubs = generate.published_files(ASSIGNMENT)
-    assert [c.metadata.nbgrader.grade_id for c in code] == list(ASSIGNMENT.student_modules)
+    assert [c.metadata.nbgrader.grade_id for c in code] == [*ASSIGNMENT.student_modules, "check"]
+    check = code.pop()
+    assert check.source == notebook.CHECK_CELL and check.metadata.nbgrader.locked
+    assert not check.metadata.nbgrader.solution and not check.metadata.editable
     for cell in code:
         module = cell.metadata.nbgrader.grade_id
         unmarked = [x for x in cell.source.splitlines() if x.strip() not in (generate.BEGIN, generate.END)]
@@ -72,10 +75,32 @@ def test_notebook_holds_the_handout_and_one_stub_cell_per_module():
         compile(cell.source, module, "exec")
     markdown = [c for c in nb.cells if c.cell_type == "markdown"]
     assert all(c.metadata.nbgrader.locked and not c.metadata.editable for c in markdown)
-    handout = [line for line in (PUBLISHED / "README.md").read_text().splitlines() if line.strip()]
-    assert [line for c in markdown for line in c.source.splitlines() if line.strip()] == handout
+    handout = notebook.notebook_words((PUBLISHED / "README.md").read_text())
+    assert [line for c in markdown for line in c.source.splitlines() if line.strip()] == \
+        [line for line in handout.splitlines() if line.strip()]
     order = [c.id for c in nb.cells]
     assert order.index("attention") > order.index("handout-17") > order.index("handout-14")
+
+
+def test_the_notebook_speaks_of_cells_and_its_check_cell_not_of_files_and_pytest():
+    cells = nbformat.read(COMMITTED, as_version=4).cells
+    text = "\n".join(c.source for c in cells if c.cell_type == "markdown")
+    for file_words in ("You edit six files", "pytest assignments/01", "repository root", "pytest -v",
+                       "<!--", "-->"):
+        assert file_words not in text, file_words
+    for notebook_words in ("code cells of this notebook", "check cell", 'check("sdpa")',
+                           "check(verbose=True)", "named\nonly in the feedback on your graded submission"):
+        assert notebook_words in text, notebook_words
+    readme = (PUBLISHED / "README.md").read_text()  # the handout still speaks of files
+    assert "You edit six files" in readme and "pytest assignments/01 -k sdpa" in readme
+
+
+def test_notebook_words_replace_the_files_only_passages():
+    handout = ("# Title\n\n<!-- files only -->\nRun `pytest`.\n<!-- end files only -->\n"
+               "<!-- notebook only\nRun the check cell.\n-->\nBoth.\n")
+    assert notebook.notebook_words(handout) == "# Title\n\nRun the check cell.\nBoth."
+    with pytest.raises(assignment.AssignmentError, match="README.md:2: <!-- notebook only is never closed"):
+        notebook.notebook_words("text\n<!-- notebook only\nnever closed\n")
 
 
 def test_no_solution_line_reaches_the_notebook():

@@ -187,9 +187,8 @@ def _float32_inside(ref, q, k, v, mask=None, scale=None):
 def _no_gradient(student, reference):
     p = SDPA_PROBES[1]
     try:
-        _, grads = student.backward(student.attention.scaled_dot_product_attention, *p.args,
-                                    wrt=(0, 1, 2), output_index=0, grad_output=torch.ones(2, 3, 2,
-                                                                                          dtype=torch.float64))
+        _, grads = student.backward(student.attention.scaled_dot_product_attention, *p.args, wrt=(0, 1, 2),
+                                    output_index=0, grad_output=torch.ones(2, 3, 2, dtype=torch.float64))
     except SubmissionError as err:
         if err.type_name != "NoGradient":
             return None
@@ -316,11 +315,13 @@ MISCONCEPTIONS = (
     _sdpa_entry("sdpa.scale_by_d", "your scores are divided by d_k instead of √d_k",
                 _with_scale(lambda q, v: 1 / q.shape[-1])),
     _sdpa_entry("sdpa.scale_uses_value_dim", "your default scale uses the value width E_v instead of "
-                "the query/key width E: the scale is 1/√E", _with_scale(lambda q, v: 1 / math.sqrt(v.shape[-1]))),
+                "the query/key width E: the scale is 1/√E",
+                _with_scale(lambda q, v: 1 / math.sqrt(v.shape[-1]))),
     _sdpa_entry("sdpa.ignores_scale_arg", "your function ignores the `scale` argument and always uses "
                 "1/√d_k", lambda ref, q, k, v, mask=None, scale=None: sdpa(ref, q, k, v, mask=mask)),
     _sdpa_entry("sdpa.softmax_wrong_dim", "your weights match a softmax over the query dimension "
-                "(dim -2); softmax goes over the keys (dim -1), so each row sums to 1", _softmax_over_queries),
+                "(dim -2); softmax goes over the keys (dim -1), so each row sums to 1",
+                _softmax_over_queries),
     _sdpa_entry("sdpa.mask_after_softmax", "you multiply the weights by the mask after the softmax, "
                 "so the rows no longer sum to 1; mask the scores before the softmax", _mask_after_softmax),
     _sdpa_entry("sdpa.mask_inverted", "you treat True in the mask as 'blocked'; in this assignment "
@@ -364,7 +365,8 @@ MISCONCEPTIONS = (
                   mistaken=lambda ref, n: _distance(n) > 0, probes=(probe(1), probe(3), probe(4))),
     Misconception("masks.causal_upper", "attention.causal_mask", "your causal mask lets tokens see the "
                   "future instead of the past; query i may attend key j iff j <= i (lower triangle)",
-                  run=_causal, mistaken=lambda ref, n: _distance(n) <= 0, probes=(probe(1), probe(3), probe(4))),
+                  run=_causal, mistaken=lambda ref, n: _distance(n) <= 0,
+                  probes=(probe(1), probe(3), probe(4))),
     Misconception("masks.window_off_by_one", "attention.sliding_window_mask", "your window lets each "
                   "token see `window` tokens before it; it sees itself and window - 1 before it",
                   run=_window, mistaken=lambda ref, n, w: (_distance(n) >= 0) & (_distance(n) <= w),

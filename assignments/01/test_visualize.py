@@ -69,7 +69,8 @@ def has_colorbar(ax) -> bool:
     return image.colorbar is not None or len(ax.figure.axes) >= 2
 
 
-AttentionMap = named("weights", "query_tokens", "key_tokens", name="AttentionMap")  # plot_attention's arguments
+# plot_attention's arguments, named in a failing example
+AttentionMap = named("weights", "query_tokens", "key_tokens", name="AttentionMap")
 
 
 @st.composite

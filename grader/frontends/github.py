@@ -99,10 +99,10 @@ def annotations(assignment: assignment_mod.Assignment, submission: Path,
         count = f"{len(mine)} tests fail" if len(mine) > 1 else "a test fails"
         more = (f"\n\n{len(mine) - 1} more failing tests of {attr}: see the run's summary."
                 if len(mine) > 1 else "")
-        lead = summary.exercise_failures(mine[0].test.exercise, mine).lead  # the most informative
+        failures = summary.exercise_failures(mine[0].test.exercise, mine)  # the most informative first
         commands.append(workflow_command(
-            "error", lead.message + more, file=_shown_path(path), line=str(definition_line(path, attr)),
-            title=f"[{lead.test.exercise}] {attr}: {count}"))
+            "error", summary.lead_text(failures) + more, file=_shown_path(path),
+            line=str(definition_line(path, attr)), title=f"[{failures.exercise}] {attr}: {count}"))
     return commands
 
 

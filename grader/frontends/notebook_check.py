@@ -37,10 +37,11 @@ def check(select: str = "", verbose: bool = False, folder: str | Path | None = N
     folder, the notebook's) on the module cells this kernel ran; prints pytest's report."""
     import pytest
 
-    where = assignment_mod.find_folder(Path(folder or Path.cwd()))
+    start = Path(folder or Path.cwd()).resolve()
+    where = assignment_mod.find_folder(start)
     if where is None:
-        raise CheckError(f"no {assignment_mod.CONFIG_NAME} in {Path(folder or Path.cwd()).resolve()} or above: "
-                         "open the notebook from its assignment folder (beside the tests), then run this cell")
+        raise CheckError(f"no {assignment_mod.CONFIG_NAME} in {start} or above: open the notebook from its "
+                         "assignment folder (beside the tests), then run this cell")
     assignment = assignment_mod.load(where)
     modules = modules_of_cells(_inputs())
     missing = [m for m in assignment.student_modules if m not in modules]

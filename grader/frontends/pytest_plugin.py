@@ -196,7 +196,11 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             outcomes = _diagnosed(assignment, student, outcomes)
             for nodeid, outcome in outcomes.items():
                 config.stash[OUTCOMES][nodeid] = (folder, outcome)
-        if not config.getoption("verbose") > 0:
+        if config.getoption("verbose") > 0:  # every failure in full, the mistake named on each
+            for nodeid, report in config.stash[_REPORTS].items():
+                if nodeid in outcomes:
+                    report.longrepr = outcomes[nodeid].message
+        else:
             _one_cause_each(config, assignment, outcomes)
 
 
@@ -230,20 +234,18 @@ def _one_cause_each(config: pytest.Config, assignment: assignment_mod.Assignment
                 reports[nodeid].longrepr = f"[{exercise.id}] {outcome.test.description}: {note}"
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:  # the FAILURES section: exercise by exercise, each lead first
-        reporter.stats.get("failed", []).sort(key=lambda r: order.get(getattr(r, "nodeid", ""), (len(order), 2)))
+        last = (len(order), 2)
+        reporter.stats.get("failed", []).sort(key=lambda r: order.get(getattr(r, "nodeid", ""), last))
 
 
 def _lead_text(config: pytest.Config, failures: summary.Failures) -> str:
     """The lead failure's report: its title, the mistake named (if one is), its own error, and
     where the rest of the exercise's failures are."""
-    message, mistake = feedback.split_diagnosis(failures.lead.message)
-    title, _, error = message.partition("\n")
-    parts = [title, mistake, error]
-    if failures.others:
-        full = "check(..., verbose=True)" if config.getoption("notebook_check") else "pytest -v"
-        parts.append(f"({len(failures.others)} more failures of {failures.exercise} below, one line each; "
-                     f"{full} shows them in full)")
-    return "\n".join(p for p in parts if p)
+    if not failures.others:
+        return summary.lead_text(failures)
+    full = "check(..., verbose=True)" if config.getoption("notebook_check") else "pytest -v"
+    return (f"{summary.lead_text(failures)}\n({len(failures.others)} more failures of {failures.exercise} "
+            f"below, one line each; {full} shows them in full)")
 
 
 def pytest_report_teststatus(report, config):

@@ -277,7 +277,7 @@ def public_disagreements(catalogue: Catalogue, reference) -> list[str]:
                 if not same(_call(entry.run, catalogue.expected, p), _call(entry.run, reference, p)):
                     found.append(f"{entry.id}: on the probe {' '.join(p.describe(entry.run).split())[:120]}")
             except _Inconclusive:
-                found.append(f"{entry.id}: a probe stops the reference (not implemented, forbidden or too slow)")
+                found.append(f"{entry.id}: the reference cannot answer a probe (unfinished, forbidden, slow)")
     return found
 
 

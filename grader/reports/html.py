@@ -72,7 +72,7 @@ def _exercise_section(exercise_id: str, title: str, outcomes: list, figures) -> 
     failures = summary.exercise_failures(exercise_id, outcomes)
     section = [f"<h2 id=\"{escape(exercise_id)}\">{escape(exercise_id)} ({escape(title)})</h2>"]
     if failures.not_implemented:
-        return section + ["<p>Not implemented yet.</p>"]
+        return section + ["<p>Not implemented yet.</p>", *_every_test(exercise_id, outcomes)]
     for mistake in failures.mistakes:
         section.append(f"<div class=mistake><pre>{escape(mistake)}</pre></div>")
     for pair in (f for f in figures if f.exercise == exercise_id):
@@ -85,20 +85,26 @@ def _exercise_section(exercise_id: str, title: str, outcomes: list, figures) -> 
         section += [f"<h3>{escape(lead.test.description)}</h3><p>{summary.test_kind(lead)}</p>",
                     f"<pre>{escape(feedback.split_diagnosis(lead.message)[0])}</pre>"]
     head, listed = summary.listing(failures)
+    if head:
+        section.append(f"<p>{escape(head)}</p>")
     if listed:
-        section += [f"<p>{escape(head)}</p><ul>",
-                    *(f"<li>{escape(o.test.description)} ({summary.test_kind(o)}): {escape(note)}</li>"
-                      for o, note in listed), "</ul>"]
+        section += ["<ul>", *(f"<li>{escape(o.test.description)} ({summary.test_kind(o)}): "
+                              f"{escape(note)}</li>" for o, note in listed), "</ul>"]
     if failures.not_run:
         section.append(f"<p>{failures.not_run} more tests {escape(summary.NOT_RUN)}.</p>")
+    return section + _every_test(exercise_id, outcomes)
+
+
+def _every_test(exercise_id: str, outcomes: list) -> list[str]:
+    """Every test of the exercise with its status and full message, collapsed."""
     mine = [o for o in outcomes if o.test.exercise == exercise_id]
-    section += [f"<details><summary>Every test of {escape(exercise_id)} ({len(mine)}), with its status and "
-                "full message</summary><ul>"]
+    listing = [f"<details><summary>Every test of {escape(exercise_id)} ({len(mine)}), with its status and "
+               "full message</summary><ul>"]
     for o in mine:
         message = "" if o.passed else f"<pre>{escape(feedback.split_diagnosis(o.message)[0])}</pre>"
-        section.append(f"<li>{escape(o.status.replace('_', ' '))}: {escape(o.test.description)} "
+        listing.append(f"<li>{escape(o.status.replace('_', ' '))}: {escape(o.test.description)} "
                        f"({summary.test_kind(o)}){message}</li>")
-    return section + ["</ul></details>"]
+    return listing + ["</ul></details>"]
 
 
 def class_page(assignment: Assignment, graded: list[results.StudentResult],

@@ -64,8 +64,10 @@ def _exercise_failures(exercise, outcomes: list[results.TestOutcome]) -> list[st
         lines += [f"**{lead.test.description}** ({test_kind(lead)})", "", "```",
                   feedback.split_diagnosis(lead.message)[0].rstrip(), "```", ""]
     head, listed = listing(failures)
+    if head:
+        lines += [head, ""]
     if listed:
-        lines += [head, "", *(f"- {o.test.description} ({test_kind(o)}): {note}" for o, note in listed), ""]
+        lines += [*(f"- {o.test.description} ({test_kind(o)}): {note}" for o, note in listed), ""]
     if failures.not_run:
         lines += [f"{failures.not_run} more tests {NOT_RUN}.", ""]
     return lines

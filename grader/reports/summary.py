@@ -79,7 +79,8 @@ def exercise_failures(exercise: str, outcomes: list[results.TestOutcome]) -> Fai
 
 def _size(message: str) -> int:
     """How much a failure's message holds: its lines (the reproduce command aside)."""
-    return sum(not line.startswith("Reproduce:") for line in feedback.split_diagnosis(message)[0].splitlines())
+    lines = feedback.split_diagnosis(message)[0].splitlines()
+    return sum(not line.startswith("Reproduce:") for line in lines)
 
 
 def _note(outcome: results.TestOutcome, lead: results.TestOutcome) -> str:
@@ -110,17 +111,34 @@ def _cause(message: str) -> str:
 
 def _not_run(outcome: results.TestOutcome) -> bool:
     """A test skipped because its exercise already reached a forbidden built-in."""
-    return outcome.status == results.FORBIDDEN and outcome.message.startswith(f"[{outcome.test.exercise}] not run")
+    not_run = f"[{outcome.test.exercise}] not run"  # grader.grading.suite's message for them
+    return outcome.status == results.FORBIDDEN and outcome.message.startswith(not_run)
 
 
 NOT_RUN = "not run: the exercise already reached a forbidden built-in (it scores 0 whatever they say)"
 
 
+def lead_text(failures: Failures) -> str:
+    """The lead failure as one text, cause first: its title line, the named mistakes (if any),
+    then its own error, input and reproduce command."""
+    title, _, error = feedback.split_diagnosis(failures.lead.message)[0].partition("\n")
+    return "\n".join(part for part in (title, *failures.mistakes, error) if part)
+
+
 def listing(failures: Failures) -> tuple[str, list[tuple[results.TestOutcome, str]]]:
     """The one-line list under an exercise's cause: a heading and (failed test, note) pairs, the
-    lead among them when a named mistake stands above as the cause."""
+    lead among them when a named mistake stands above as the cause ("" and [] when there is
+    nothing more to list). When every test of the
+    exercise fails for the lead's reason and that reason is the module's (it does not import, it
+    is missing, it hits a limit), the heading says so and the list is empty: each line would only
+    repeat it (``feedback.html`` still lists every test)."""
     listed = [*([(failures.lead, SAME_CAUSE)] if failures.mistakes else []), *failures.others]
     failed = len(failures.others) + 1
+    shared = _SHARED.search(feedback.split_diagnosis(failures.lead.message)[0])
+    if shared and failed == failures.tests and all(note == SAME_CAUSE for _, note in failures.others):
+        return f"All {failed} tests of {failures.exercise} fail this way.", []
+    if not listed:
+        return "", []
     head = (f"Failing tests ({failed} of {failures.tests}):" if failures.mistakes
             else f"Other failing tests ({failed} of {failures.tests} fail in all):")
     return head, listed

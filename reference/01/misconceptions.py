@@ -395,7 +395,8 @@ MISCONCEPTIONS = (
     Misconception("mha.forbidden_builtin", MHA, "your MultiHeadAttention reaches a built-in attention "
                   "function (nn.MultiheadAttention, F.multi_head_attention_forward or "
                   "F.scaled_dot_product_attention, directly or through a function it calls); this "
-                  "exercise must be written from scratch", detect=PUBLIC.reaches_forbidden(_mha, MHA_PROBES[0])),
+                  "exercise must be written from scratch",
+                  detect=PUBLIC.reaches_forbidden(_mha, MHA_PROBES[0])),
     Misconception("tokenizer.tiebreak_largest", "tokenizer.BPETokenizer", "training breaks count ties by "
                   "the largest pair; on a tie take the smallest (left_id, right_id)", run=_merges,
                   mistaken=_trained_with(tiebreak="largest"), probes=TRAIN_PROBES),

@@ -19,7 +19,7 @@ def expect_same_mask(got, expected, what):
     assert got.dtype == torch.bool, f"{what}: dtype must be torch.bool, got {got.dtype}"
     assert tuple(got.shape) == tuple(expected.shape), \
         f"{what}: shape {tuple(got.shape)}, expected {tuple(expected.shape)}"
-    close(got.cpu(), expected.cpu(), what=what)  # exact for bools; a large mask shown around its largest difference
+    close(got.cpu(), expected.cpu(), what=what)  # exact for bools; a large mask shown around a difference
 
 
 @pytest.mark.exercise(MASKS, weight=2)
