@@ -85,7 +85,7 @@ MISCONCEPTIONS = (
 def assignment(tmp_path):
     folder = tmp_path / "assignments" / "77"
     folder.mkdir(parents=True)
-    files = {"assignment.toml": ASSIGNMENT_TOML, "example.py": STUDENT, "test_example.py": TESTS,
+    files = {"assignment.toml": ASSIGNMENT_TOML, "example.py": STUDENT, "test_throwaway_scale.py": TESTS,
              "public_misconceptions.py": PUBLIC}
     for name, text in files.items():
         (folder / name).write_text(textwrap.dedent(text))
