@@ -124,3 +124,11 @@ def test_without_its_public_catalogue_a_run_names_nothing(assignment, capsys):
     out = student_run(assignment, capsys)
     assert "Likely mistake" not in out and "same cause" not in out
     assert "\n[scale] scale(0, factor) is 0: scale(0, 5): values differ at 2 of 2 positions\n" in out
+
+
+def test_a_public_catalogue_gone_from_the_folder_is_one_line_and_the_run_goes_on(assignment, capsys):
+    (assignment / "public_misconceptions.py").unlink()
+    out = student_run(assignment, capsys)
+    assert "mistakes are not named in this run: " in out
+    assert "public_misconceptions.py, which does not exist" in out
+    assert "Traceback" not in out and "points estimated from the public tests" in out

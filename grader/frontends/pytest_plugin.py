@@ -193,7 +193,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         assignment = assignment_mod.load(folder)
         student = config.stash[_SUBMISSIONS].get(submission_folder(config, assignment))
         if student is not None:
-            outcomes = _diagnosed(assignment, student, outcomes)
+            outcomes = _diagnosed(config, assignment, student, outcomes)
             for nodeid, outcome in outcomes.items():
                 config.stash[OUTCOMES][nodeid] = (folder, outcome)
         if config.getoption("verbose") > 0:  # every failure in full, the mistake named on each
@@ -204,11 +204,18 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             _one_cause_each(config, assignment, outcomes)
 
 
-def _diagnosed(assignment: assignment_mod.Assignment, student, outcomes: dict) -> dict:
+def _diagnosed(config: pytest.Config, assignment: assignment_mod.Assignment, student,
+               outcomes: dict) -> dict:
     """The outcomes with the public catalogue's certain mistakes named (tags and messages)."""
     from grader.grading import diagnose
 
-    catalogue = diagnose.load_public(assignment)
+    try:
+        catalogue = diagnose.load_public(assignment)
+    except assignment_mod.AssignmentError as exc:  # e.g. its file deleted: the run goes on, naming nothing
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"mistakes are not named in this run: {exc}")
+        return outcomes
     if not catalogue.misconceptions:
         return outcomes
     found = diagnose.diagnose(catalogue, assignment, student, None, list(outcomes.values()))

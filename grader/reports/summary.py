@@ -1,6 +1,7 @@
 """Views of a student's result that every report format shares: points per test, notes per
-exercise, failures grouped by cause, named mistakes, notes on the submission's form, numbers as
-people read them."""
+exercise, each exercise's failures as one cause and a line per other failure (:class:`Failures`:
+the terminal, the pull request's summary, ``feedback.md`` and ``feedback.html`` all show them so),
+named mistakes, notes on the submission's form, numbers as people read them."""
 
 from __future__ import annotations
 
