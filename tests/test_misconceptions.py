@@ -111,3 +111,16 @@ def test_a_public_stand_in_that_disagrees_with_the_reference_is_found():
     lower = lambda n: ones(n) if n < 3 else ones(n).tril()  # noqa: E731 - agrees on 2, not on 3
     reference = SimpleNamespace(attention=SimpleNamespace(causal_mask=lower))
     assert diagnose.public_disagreements(catalogue, reference) == ["masks.x: on the probe x = 3"]
+
+
+def test_expected_and_got_show_only_the_block_where_they_differ_most(reference, tmp_path):
+    """A probe's results of several 2-D blocks ((B, H, L, S) weights) are shown as one block each,
+    the same block on both sides, by name."""
+    student = variant_submission("mha_head_split_without_transpose", tmp_path)
+    [found] = diagnose.find(CATALOGUE, ASSIGNMENT, student, reference, ["mha"])
+    assert found.id == "mha.head_split_without_transpose"
+    for shown in (found.expected, found.got):
+        lines = shown.splitlines()
+        assert lines[0].startswith("output = float32 (2, 3, 4), the block [") and len(lines) == 8
+        assert lines[4].startswith("weights = float32 (2, 2, 3, 3), the block [")
+    assert found.expected.splitlines()[4] == found.got.splitlines()[4]

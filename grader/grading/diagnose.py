@@ -346,7 +346,7 @@ def _compare(entry: Misconception, student, reference) -> Evidence | None:
         expected = _call(entry.run, reference, p)
         if not same(got, expected):
             differs = True
-            shown = shown or Evidence(p.describe(entry.run), feedback.show(expected), feedback.show(got))
+            shown = shown or Evidence(p.describe(entry.run), *_side_by_side(expected, got))
     return shown if differs else None
 
 
@@ -393,10 +393,40 @@ def same(a: Any, b: Any) -> bool:
 
 def _worst_slice(expected, got):
     """The 2-D (L, S) slice of two (..., L, S) tensors that holds their largest difference."""
-    diff = (expected - got).abs().nan_to_num(float("inf")).reshape(-1, *expected.shape[-2:])
-    index = int(diff.amax(dim=(-2, -1)).argmax())
+    index = _worst_block(expected, got)
     return (expected.reshape(-1, *expected.shape[-2:])[index],
             got.reshape(-1, *got.shape[-2:])[index])
+
+
+def _worst_block(expected, got) -> int:
+    """Which 2-D block of two (..., L, S) tensors of one shape holds their largest difference
+    (blocks numbered in row-major order of the leading dimensions)."""
+    diff = (expected.double() - got.double()).abs().nan_to_num(float("inf"))
+    return int(diff.reshape(-1, *expected.shape[-2:]).amax(dim=(-2, -1)).argmax())
+
+
+def _side_by_side(expected: Any, got: Any) -> tuple[str, str]:
+    """Expected and got as text, small: a tensor of several 2-D blocks shows only the block where
+    the two differ most (both sides the same block); named results field by field."""
+    import torch
+
+    fields, got_fields = feedback.named_fields(expected), feedback.named_fields(got)
+    if fields is not None and got_fields is not None and len(fields) == len(got_fields):
+        pairs = [_side_by_side(e, g) for (_, e), (_, g) in zip(fields, got_fields)]
+        return tuple("\n".join(f"{name} = {pair[side]}" for (name, _), pair in zip(fields, pairs))
+                     for side in (0, 1))
+    if not (isinstance(expected, torch.Tensor) and isinstance(got, torch.Tensor)
+            and expected.shape == got.shape and expected.dim() > 2 and expected[..., 0, 0].numel() > 1):
+        return feedback.show(expected), feedback.show(got)
+    index = _worst_block(expected, got)
+    lead = [int(i) for i in torch.unravel_index(torch.tensor(index), expected.shape[:-2])]
+    where = f"[{', '.join(map(str, lead))}, :, :]"
+
+    def block(t) -> str:
+        grid = feedback.show_tensor(t[tuple(lead)]).split("\n", 1)
+        head = f"{str(t.dtype).removeprefix('torch.')} {tuple(t.shape)}, the block {where} where they differ"
+        return f"{head} most:\n{grid[1]}" if len(grid) > 1 else f"{head} most: {grid[0].split(': ', 1)[-1]}"
+    return block(expected), block(got)
 
 
 def _size(value: Any) -> int:
