@@ -33,6 +33,7 @@ from grader.results import FAILED, FORBIDDEN, NOT_IMPLEMENTED, TestDefinition
 
 MAX_MESSAGE_CHARS = 3000
 MAX_SHOWN_VALUES = 48  # a tensor with more values is summarised, not printed
+MAX_LINE = 96  # a printed tensor's blocks go side by side up to this many characters
 DIAGNOSIS_MARK = "Likely mistake"
 _ADDRESS = re.compile(r" at 0x[0-9a-f]+")  # object reprs: the same text in every run
 _INTROSPECTION = re.compile(r"^\s*\+\s")
@@ -257,6 +258,8 @@ def named_fields(value: Any) -> list[tuple[str, Any]] | None:
 
 
 def show_tensor(tensor, limit: int = MAX_SHOWN_VALUES) -> str:
+    """``dtype (shape):`` and a grid; a tensor of several 2-D blocks shows them labelled
+    (``[0, :, :]``), side by side as far as :data:`MAX_LINE` allows, then below each other."""
     t = tensor.detach().cpu()
     dtype = str(t.dtype).removeprefix("torch.")
     head = f"{dtype} {tuple(t.shape)}"
@@ -269,11 +272,18 @@ def show_tensor(tensor, limit: int = MAX_SHOWN_VALUES) -> str:
     blocks = t.reshape(-1, *t.shape[-2:]) if t.dim() >= 2 else t.reshape(1, 1, -1)
     cells = [[[_number(x) for x in row] for row in block.tolist()] for block in blocks]
     width = max(len(c) for block in cells for row in block for c in row)
+    grids = [[" ".join(c.rjust(width) for c in row) for row in block] for block in cells]
+    if t.dim() <= 2:
+        return "\n".join([head + ":", *("  " + row for row in grids[0])])
+    labels = [f"[{', '.join(map(str, _unravel(i, t.shape[:-2])))}, :, :]" for i in range(len(grids))]
+    column = max(len(labels[0]), len(grids[0][0]))
+    across = max(1, (MAX_LINE + 3) // (column + 3))  # blocks per line, three spaces apart
     lines = [head + ":"]
-    for index, block in enumerate(cells):
-        if t.dim() > 2:
-            lines.append(f"  [{', '.join(map(str, _unravel(index, t.shape[:-2])))}, :, :]")
-        lines += ["  " + " ".join(c.rjust(width) for c in row) for row in block]
+    for start in range(0, len(grids), across):
+        group = range(start, min(start + across, len(grids)))
+        lines.append("  " + "   ".join(labels[i].ljust(column) for i in group).rstrip())
+        lines += ["  " + "   ".join(grids[i][r].ljust(column) for i in group).rstrip()
+                  for r in range(len(grids[start]))]
     return "\n".join(lines)
 
 
