@@ -125,10 +125,13 @@ def sdpa(m, query, key, value, mask=None, scale=None):
 
 
 _Q, _K, _V = probe_values(2, 3, 4, seed=1), probe_values(2, 5, 4, seed=2), probe_values(2, 5, 2, seed=3)
+_BATCHED = probe(_Q, _K, _V)
+_DEAD_ROW = probe(_Q, _K, _V, mask=probe_mask(2, 3, 5, seed=4, dead_row=True))  # its last query sees no key
 SDPA_PROBES = (
     probe(_Q[0, :2], _K[0, :3], _V[0, :3]),
-    probe(_Q, _K, _V),
-    probe(_Q, _K, _V, mask=probe_mask(2, 3, 5, seed=4, dead_row=True)),
+    probe(_Q[0, :2], _K[0, :3], _V[0, :3], mask=probe_mask(2, 3, seed=18)),  # small: the example shown
+    _BATCHED,
+    _DEAD_ROW,
     probe(_Q, _K, _V, mask=probe_mask(3, 5, seed=5)),
     probe(_Q, _K, _V, mask=probe_mask(5, seed=6), scale=0.7),
 )
@@ -185,7 +188,7 @@ def _float32_inside(ref, q, k, v, mask=None, scale=None):
 
 
 def _no_gradient(student, reference):
-    p = SDPA_PROBES[1]
+    p = _BATCHED
     try:
         _, grads = student.backward(student.attention.scaled_dot_product_attention, *p.args, wrt=(0, 1, 2),
                                     output_index=0, grad_output=torch.ones(2, 3, 2, dtype=torch.float64))
@@ -199,7 +202,7 @@ def _no_gradient(student, reference):
 
 
 def _nan_gradients(student, reference):
-    p = SDPA_PROBES[2]
+    p = _DEAD_ROW
     try:
         (out, weights), grads = student.backward(
             student.attention.scaled_dot_product_attention, *p.args, mask=p.kwargs["mask"],
@@ -239,6 +242,8 @@ def topk(m, query, key, value, k, mask=None, scale=None):
 _TQ, _TK, _TV = (probe_values(2, 3, 3, seed=7, integer=True), probe_values(2, 6, 3, seed=8, integer=True),
                  probe_values(2, 6, 2, seed=9))
 TOPK_PROBES = (
+    probe(_TQ[0, :2], _TK[0, :4], _TV[0, :4], 2, scale=1.0),  # small: the example shown when it tells
+    probe(_TQ[0, :2], _TK[0, :4], _TV[0, :4], 2, mask=probe_mask(2, 4, seed=19), scale=1.0),
     probe(_TQ, _TK, _TV, 2, scale=1.0),
     probe(_TQ, _TK, _TV, 3, mask=probe_mask(2, 3, 6, seed=10, dead_row=True), scale=1.0),
     probe(_TQ, _TK, _TV, 1, mask=probe_mask(3, 6, seed=11), scale=-1.0),
@@ -345,7 +350,7 @@ MISCONCEPTIONS = (
                   "the softmax still flows back); use a finite fill value", detect=_nan_gradients),
     Misconception("sdpa.forbidden_builtin", SDPA, "your function reaches a built-in attention function "
                   "(e.g. F.scaled_dot_product_attention); this exercise must be written from scratch",
-                  detect=reaches_forbidden(sdpa, SDPA_PROBES[1])),
+                  detect=reaches_forbidden(sdpa, _BATCHED)),
     _topk_entry("topk.exact_k_via_topk_indices", "you keep exactly k positions (torch.topk's indices), "
                 "dropping ties at the k-th place; keep every score >= the k-th largest",
                 _topk_keeping(rule="exact")),

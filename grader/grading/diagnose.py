@@ -406,15 +406,19 @@ def _worst_block(expected, got) -> int:
 
 
 def _side_by_side(expected: Any, got: Any) -> tuple[str, str]:
-    """Expected and got as text, small: a tensor of several 2-D blocks shows only the block where
-    the two differ most (both sides the same block); named results field by field."""
+    """Expected and got as text, small: named results (or a dict's entries) field by field, only
+    those that differ (the others named in a note); a tensor of several 2-D blocks only the block
+    where the two differ most (both sides the same block)."""
     import torch
 
-    fields, got_fields = feedback.named_fields(expected), feedback.named_fields(got)
-    if fields is not None and got_fields is not None and len(fields) == len(got_fields):
-        pairs = [_side_by_side(e, g) for (_, e), (_, g) in zip(fields, got_fields)]
-        return tuple("\n".join(f"{name} = {pair[side]}" for (name, _), pair in zip(fields, pairs))
-                     for side in (0, 1))
+    fields, got_fields = _parts(expected), _parts(got)
+    if fields is not None and got_fields is not None and [n for n, _ in fields] == [n for n, _ in got_fields]:
+        differ = [(name, *_side_by_side(e, g)) for (name, e), (_, g) in zip(fields, got_fields) if not same(e, g)]
+        alike = [name for (name, e), (_, g) in zip(fields, got_fields) if same(e, g)]
+        if differ:
+            note = [f"(the same in yours: {', '.join(alike)})"] if alike else []
+            return ("\n".join([*(f"{name} = {e}" for name, e, _ in differ), *note]),
+                    "\n".join(f"{name} = {g}" for name, _, g in differ))
     if not (isinstance(expected, torch.Tensor) and isinstance(got, torch.Tensor)
             and expected.shape == got.shape and expected.dim() > 2 and expected[..., 0, 0].numel() > 1):
         return feedback.show(expected), feedback.show(got)
@@ -427,6 +431,13 @@ def _side_by_side(expected: Any, got: Any) -> tuple[str, str]:
         head = f"{str(t.dtype).removeprefix('torch.')} {tuple(t.shape)}, the block {where} where they differ"
         return f"{head} most:\n{grid[1]}" if len(grid) > 1 else f"{head} most: {grid[0].split(': ', 1)[-1]}"
     return block(expected), block(got)
+
+
+def _parts(value: Any) -> list[tuple[str, Any]] | None:
+    """A named tuple's or a dataclass's fields, or a dict's entries by key, else None."""
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return list(value.items())
+    return feedback.named_fields(value)
 
 
 def _size(value: Any) -> int:

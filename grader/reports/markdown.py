@@ -10,13 +10,13 @@ from __future__ import annotations
 from grader import results
 from grader.grading import feedback
 from grader.reports.summary import (
-    MAX_PRINTED_OUTPUT,
     NOT_RUN,
     exercise_failures,
     exercise_note,
     listing,
     note_sentences,
     number,
+    printed_excerpt,
     test_kind,
 )
 from grader.results import StudentResult
@@ -42,8 +42,7 @@ def to_feedback_md(result: StudentResult) -> str:
     if result.events:
         lines += ["", "## Limits hit while grading", ""] + [f"- {event}" for event in result.events]
     if result.printed.strip():
-        printed = result.printed[:MAX_PRINTED_OUTPUT]
-        lines += ["", "## What your code printed (shortened)", "", "```", printed.rstrip(), "```"]
+        lines += ["", "## What your code printed (shortened)", "", "```", printed_excerpt(result.printed), "```"]
     lines += ["", f"_Graded in {result.execution_time:.1f} s; isolation: {result.isolation}._", ""]
     return "\n".join(lines)
 

@@ -15,6 +15,7 @@ from grader.grading.proxy import LIMIT_ERRORS
 from grader.results import Note, StudentResult
 
 MAX_PRINTED_OUTPUT = 10_000
+MAX_PRINTED_LINES = 20  # feedback.md shows each distinct line of what the code printed once, this many
 
 
 def test_points(result: StudentResult) -> list[tuple[results.TestOutcome, float, float]]:
@@ -162,6 +163,16 @@ def diagnoses(outcomes: list[results.TestOutcome]) -> list[str]:
 _MODULE_CAUSES = ("MissingModule", "ImportFailed")
 _SHARED = re.compile(rf"\b({'|'.join((*_MODULE_CAUSES, 'MissingName', *LIMIT_ERRORS))})(?: in [\w.]+)?: (.*)")
 MISCONCEPTION = "misconception:"
+
+
+def printed_excerpt(printed: str) -> str:
+    """What a submission printed, short: each distinct line once (warnings repeat on every call),
+    at most :data:`MAX_PRINTED_LINES`, with how many lines were left out."""
+    lines = printed[:MAX_PRINTED_OUTPUT].rstrip().splitlines()
+    distinct = list(dict.fromkeys(lines))
+    left = [f"{n} {what}" for n, what in ((len(lines) - len(distinct), "repeated lines"),
+                                          (len(distinct) - MAX_PRINTED_LINES, "more lines")) if n > 0]
+    return "\n".join(distinct[:MAX_PRINTED_LINES]) + (f"\n... ({' and '.join(left)} left out)" if left else "")
 
 
 def summary_line(result: StudentResult) -> str:
