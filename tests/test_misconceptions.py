@@ -124,3 +124,10 @@ def test_expected_and_got_show_only_the_block_where_they_differ_most(reference, 
         assert lines[0].startswith("output = float32 (2, 3, 4), the block [") and len(lines) == 8
         assert lines[4].startswith("weights = float32 (2, 2, 3, 3), the block [")
     assert found.expected.splitlines()[4] == found.got.splitlines()[4]
+
+
+def test_expected_and_got_show_only_the_results_that_differ(reference, tmp_path):
+    student = variant_submission("complexity_fit_log_coefficient", tmp_path)
+    [found] = diagnose.find(CATALOGUE, ASSIGNMENT, student, reference, ["complexity"])
+    assert found.expected.splitlines() == ["coefficient = 3.0000000000000004", "(the same in yours: exponent)"]
+    assert found.got.splitlines() == ["coefficient = 1.0986122886681098"]

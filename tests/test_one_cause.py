@@ -118,3 +118,12 @@ def test_an_annotation_carries_the_functions_most_informative_failure(tmp_path):
     [command] = github.annotations(ASSIGNMENT, tmp_path, masks, {})
     assert "title=[masks] causal_mask%3A 3 tests fail" in command
     assert "property m_short%0Acausal_mask(1)" in command and "m_long" not in command
+
+
+def test_what_the_code_printed_is_each_distinct_line_once_and_short():
+    warning = "visualize.py:43: UserWarning: set_ticklabels() should only be used with a fixed number of ticks"
+    printed = "\n".join([warning, "    ax.set_xticklabels(keys)"] * 30 + [f"line {i}" for i in range(25)])
+    page = to_feedback_md(results.StudentResult("ada", ASSIGNMENT, OUTCOMES, 1.0, "process", printed=printed))
+    shown = page.split("## What your code printed (shortened)\n\n```\n")[1].split("\n```")[0].splitlines()
+    assert shown[:3] == [warning, "    ax.set_xticklabels(keys)", "line 0"] and len(shown) == 21
+    assert shown[-1] == "... (58 repeated lines and 7 more lines left out)"

@@ -127,9 +127,12 @@ def sdpa(m, query, key, value, mask=None, scale=None):
 _Q, _K, _V = probe_values(2, 3, 4, seed=1), probe_values(2, 5, 4, seed=2), probe_values(2, 5, 2, seed=3)
 _BATCHED = probe(_Q, _K, _V)
 _DEAD_ROW = probe(_Q, _K, _V, mask=probe_mask(2, 3, 5, seed=4, dead_row=True))  # its last query sees no key
+_q, _k, _v = _Q[0, :2], _K[0, :3], _V[0, :3]  # small probes: the example a named mistake shows
 SDPA_PROBES = (
-    probe(_Q[0, :2], _K[0, :3], _V[0, :3]),
-    probe(_Q[0, :2], _K[0, :3], _V[0, :3], mask=probe_mask(2, 3, seed=18)),  # small: the example shown
+    probe(_q, _k, _v),
+    probe(_q, _k, _v, mask=probe_mask(2, 3, seed=18)),
+    probe(_q, _k, _v, mask=probe_mask(2, 3, seed=20, dead_row=True)),
+    probe(_q, _k, _v, mask=probe_mask(3, seed=21), scale=0.7),  # a mask that broadcasts, a scale given
     _BATCHED,
     _DEAD_ROW,
     probe(_Q, _K, _V, mask=probe_mask(3, 5, seed=5)),
