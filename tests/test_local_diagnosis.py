@@ -132,3 +132,21 @@ def test_a_public_catalogue_gone_from_the_folder_is_one_line_and_the_run_goes_on
     assert "mistakes are not named in this run: " in out
     assert "public_misconceptions.py, which does not exist" in out
     assert "Traceback" not in out and "points estimated from the public tests" in out
+
+
+def test_two_assignments_in_one_run_report_folder_by_folder_each_lead_first(assignment, capsys):
+    other = assignment.parent / "78"  # its tests in another order, its third test worded otherwise
+    other.mkdir()
+    for path in assignment.iterdir():
+        (other / path.name).write_text(path.read_text().replace('"77"', '"78"'))
+    *start, hand, multiplies, zero = TESTS.split("\n\n\n")
+    reordered = "\n\n\n".join([*start, zero.rstrip(), multiplies, hand]) + "\n"
+    (other / "test_throwaway_scale.py").write_text(textwrap.dedent(reordered.replace("is 0", "is zero")))
+    out = student_run(assignment.parent, capsys)
+    failures = out.split("= FAILURES =")[1].split("points estimated")[0]
+    headers = re.findall(r"\n_+ (test_\w+) _+\n", failures)
+    assert len(headers) == 6 and headers[0] == "test_scale_hand_example" and headers[3] == "test_scale_keeps_zero"
+    order = [failures.index(text) for text in (
+        "[scale] scale([1, 2], 3) is [3, 6]\nLikely mistake", "[scale] scale(0, factor) is 0: same cause",
+        "[scale] scale(0, factor) is zero\nLikely mistake", "[scale] scale([1, 2], 3) is [3, 6]: same cause")]
+    assert order == sorted(order)

@@ -188,8 +188,9 @@ def _local_id(item: pytest.Item) -> str:
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """Before the reports are printed: name the public catalogue's mistakes, then report each
     exercise's cause once (see the module's docstring)."""
-    config = session.config
-    for folder, outcomes in outcomes_by_folder(config).items():
+    config, order = session.config, {}
+    folders = outcomes_by_folder(config)
+    for number, (folder, outcomes) in enumerate(folders.items()):
         assignment = assignment_mod.load(folder)
         student = config.stash[_SUBMISSIONS].get(submission_folder(config, assignment))
         if student is not None:
@@ -201,7 +202,12 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
                 if nodeid in outcomes:
                     report.longrepr = outcomes[nodeid].message
         else:
-            _one_cause_each(config, assignment, outcomes)
+            placed = _one_cause_each(config, assignment, outcomes)
+            order.update({nodeid: (number, *place) for nodeid, place in placed.items()})
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None and order:  # the FAILURES section: folder by folder, exercise by exercise,
+        last = (len(folders), 0, 0)     # each lead first; failures of no exercise last
+        reporter.stats.get("failed", []).sort(key=lambda r: order.get(getattr(r, "nodeid", ""), last))
 
 
 def _diagnosed(config: pytest.Config, assignment: assignment_mod.Assignment, student,
@@ -222,8 +228,10 @@ def _diagnosed(config: pytest.Config, assignment: assignment_mod.Assignment, stu
     return dict(zip(outcomes, found.outcomes))
 
 
-def _one_cause_each(config: pytest.Config, assignment: assignment_mod.Assignment, outcomes: dict) -> None:
-    """Each exercise's lead failure in full and first, its other failures one line each."""
+def _one_cause_each(config: pytest.Config, assignment: assignment_mod.Assignment,
+                    outcomes: dict) -> dict[str, tuple[int, int]]:
+    """Each exercise's lead failure in full, its other failures one line each; returns where
+    each failed test goes in the report: node id -> (exercise number, 0 for the lead else 1)."""
     reports, order = config.stash[_REPORTS], {}
     nodeids = {id(outcome): nodeid for nodeid, outcome in outcomes.items()}
     for number, exercise in enumerate(assignment.exercises):
@@ -239,10 +247,7 @@ def _one_cause_each(config: pytest.Config, assignment: assignment_mod.Assignment
             order[nodeid] = (number, 1)
             if nodeid in reports and outcome.status != results.NOT_IMPLEMENTED:
                 reports[nodeid].longrepr = f"[{exercise.id}] {outcome.test.description}: {note}"
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:  # the FAILURES section: exercise by exercise, each lead first
-        last = (len(order), 2)
-        reporter.stats.get("failed", []).sort(key=lambda r: order.get(getattr(r, "nodeid", ""), last))
+    return order
 
 
 def _lead_text(config: pytest.Config, failures: summary.Failures) -> str:
