@@ -5,6 +5,13 @@ The engine knows nothing about any particular assignment. A folder with an ``ass
 modules, the exercises with their points and the names each exercise covers, the given files
 copied to students, the torch functions a from-scratch exercise may not reach, and what the
 grading worker loads before any submission (``preload``, ``warm_up``).
+
+Forbidden functions: ``forbidden_calls = [...]`` at the top of ``assignment.toml`` is the default
+list of every ``from_scratch`` exercise; an exercise's own ``forbidden_calls`` in its
+``[[exercises]]`` table replaces it for that exercise. Entries are substrings of the names a
+submission reaches (torch functions, ATen operators such as ``aten::native_layer_norm``, torch's
+own Python functions such as ``torch.nn.modules.activation.MultiheadAttention.forward``); a list
+is checked only while its exercise's tests run (:meth:`Assignment.forbidden_for`).
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ class Exercise:
     points: float  # what the exercise is worth out of the assignment's total
     names: tuple[str, ...]  # "module.name" of every function / class the exercise covers
     from_scratch: bool = False  # reaching a forbidden torch function scores 0 for the exercise
+    forbidden_calls: tuple[str, ...] | None = None  # its own list; None: the assignment's default
 
 
 @dataclass(frozen=True)
@@ -39,7 +47,7 @@ class Assignment:
     student_modules: tuple[str, ...]  # file stems of the modules a submission consists of
     given_files: tuple[str, ...]  # files shipped to students unchanged
     exercises: tuple[Exercise, ...]
-    forbidden_calls: tuple[str, ...] = ()  # substrings of torch function names
+    forbidden_calls: tuple[str, ...] = ()  # the default list of every from_scratch exercise
     public_tests: str = "."  # folder of the shipped tests, relative to the published copy
     hidden_tests: str = "."  # folder of the hidden tests (test_hidden_*.py), relative to the reference
     limits: dict = field(default_factory=dict)  # worker limits ([limits]; see grader.worker.confine.Limits)
@@ -47,6 +55,18 @@ class Assignment:
     public_misconceptions: str = ""  # the catalogue's public part, shipped to students with the stubs
     preload: tuple[str, ...] = ()  # modules the worker template imports once, before any submission
     warm_up: str = ""  # code the worker template runs once after them (what submissions load lazily)
+
+    @property
+    def given_modules(self) -> tuple[str, ...]:
+        """The given Python files as module names (``config.py`` -> ``config``)."""
+        return tuple(name[:-3] for name in self.given_files if name.endswith(".py"))
+
+    def siblings(self) -> dict[str, str | None]:
+        """The modules a submission's code imports by plain name (``from layers import RMSNorm``):
+        each student module -> None (the submission's own file), each given module -> its text
+        (this folder's copy, the same for every submission, whatever the submission holds)."""
+        return {**{m: None for m in self.student_modules},
+                **{m: (self.folder / f"{m}.py").read_text() for m in self.given_modules}}
 
     @property
     def total_points(self) -> float:
@@ -58,6 +78,20 @@ class Assignment:
                 return exercise
         known = ", ".join(e.id for e in self.exercises)
         raise AssignmentError(f"assignment {self.id} has no exercise {exercise_id!r} (known: {known})")
+
+    def forbidden_for(self, exercise_id: str) -> tuple[str, ...]:
+        """The names exercise ``exercise_id`` may not reach while its tests run: its own list,
+        else the assignment's default when it is ``from_scratch``, else none."""
+        exercise = self.exercise(exercise_id)
+        if not exercise.from_scratch:
+            return ()
+        return self.forbidden_calls if exercise.forbidden_calls is None else exercise.forbidden_calls
+
+    @property
+    def traced_calls(self) -> tuple[str, ...]:
+        """Every name some exercise may not reach: what a worker watches for (the grading side
+        keeps, per test, the hits of that test's exercise)."""
+        return tuple(sorted({name for e in self.exercises for name in self.forbidden_for(e.id)}))
 
     def exercise_of(self, module: str, name: str) -> Exercise:
         """The exercise covering ``module.name`` (a function or a class)."""
@@ -74,10 +108,7 @@ def load(folder: str | Path) -> Assignment:
     path = folder / CONFIG_NAME
     try:
         data = tomllib.loads(path.read_text())
-        exercises = tuple(
-            Exercise(id=e["id"], title=e["title"], points=float(e["points"]),
-                     names=tuple(e["names"]), from_scratch=bool(e.get("from_scratch", False)))
-            for e in data["exercises"])
+        exercises = tuple(_exercise(e) for e in data["exercises"])
         assignment = Assignment(
             id=str(data["id"]), title=data["title"], folder=folder,
             student_modules=tuple(data["student_modules"]),
@@ -94,7 +125,20 @@ def load(folder: str | Path) -> Assignment:
     ids = [e.id for e in exercises]
     if len(set(ids)) != len(ids):
         raise AssignmentError(f"{path}: exercise ids repeat: {ids}")
+    for exercise in exercises:
+        if exercise.forbidden_calls is not None and not exercise.from_scratch:
+            raise AssignmentError(f"{path}: exercise {exercise.id} lists forbidden_calls but is not "
+                                  "from_scratch: add `from_scratch = true` to its table, or remove the list")
     return assignment
+
+
+def _exercise(table: dict) -> Exercise:
+    own = table.get("forbidden_calls")
+    if own is not None and not (isinstance(own, list) and all(isinstance(x, str) and x for x in own)):
+        raise ValueError(f"exercise {table.get('id')!r}: forbidden_calls must be a list of names")
+    return Exercise(id=table["id"], title=table["title"], points=float(table["points"]),
+                    names=tuple(table["names"]), from_scratch=bool(table.get("from_scratch", False)),
+                    forbidden_calls=None if own is None else tuple(own))
 
 
 def find_folder(start: str | Path) -> Path | None:

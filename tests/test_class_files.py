@@ -75,7 +75,7 @@ def test_a_console_that_is_not_a_terminal_and_a_very_long_id_lose_nothing():
 
 def test_the_summary_names_each_oddity_once_per_kind_problems_first():
     lines = summary_text(Console(file=io.StringIO(), width=100), absent={"ada": "subs"}).splitlines()
-    notes = [line for line in lines if not line[:1] in "┏┃┡│└ "]
+    notes = [line for line in lines if line[:1] not in "┏┃┡│└ "]
     assert notes == [
         f"1 submission contains no module of assignment 01: {HOSTILE} (found {HOSTILE}.py)",
         "1 student is not in SUBMISSIONS any more (kept in the class files; --prune drops it): ada (not in subs "

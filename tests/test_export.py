@@ -71,10 +71,13 @@ def significant(text: str) -> set[str]:
 def test_no_hidden_test_and_no_solution_line_is_shipped(exported):
     """Searched as substrings, so that lines inside a notebook's JSON or the wheel's files count."""
     ids = assignment_ids()
-    secret = set().union(*(solution_lines(assignment.load(ROOT / "reference" / a)) for a in ids))
     public = "\n".join(p.read_text() for p in [
         *(p for a in ids for p in (ROOT / "assignments" / a).iterdir() if p.is_file()),
         *(ROOT / "grader").rglob("*.py"), ROOT / "README.md"])
+    # a line public anyway (in a given file of any assignment) is no secret: 01's given model.py
+    # builds the layers 02's students write
+    secret = {line for a in ids for line in solution_lines(assignment.load(ROOT / "reference" / a))
+              if line not in public}
     hidden = {line for a in ids for p in (ROOT / "reference" / a).glob("test_hidden_*.py")
               for line in significant(p.read_text()) if line not in public}
     assert len(secret) > 50 and len(hidden) > 50

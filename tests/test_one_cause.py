@@ -127,3 +127,14 @@ def test_what_the_code_printed_is_each_distinct_line_once_and_short():
     shown = page.split("## What your code printed (shortened)\n\n```\n")[1].split("\n```")[0].splitlines()
     assert shown[:3] == [warning, "    ax.set_xticklabels(keys)", "line 0"] and len(shown) == 21
     assert shown[-1] == "... (58 repeated lines and 7 more lines left out)"
+
+
+def test_a_failure_of_the_leads_cause_in_other_words_keeps_them_on_its_line():
+    limit = "TimeLimitExceeded in attention.causal_mask: time limit exceeded in attention.causal_mask (more than 2 s)"
+    again = ("TimeLimitExceeded in attention.causal_mask: attention.causal_mask was not called again: it exceeded "
+             "a time or memory limit 2 times already")
+    masks = summary.exercise_failures("masks", [failed("masks", "a", limit), failed("masks", "b", limit),
+                                                failed("masks", "c", again)])
+    assert [note for _, note in masks.others] == [
+        "same cause", "same cause: attention.causal_mask was not called again: it exceeded a time or memory limit 2 "
+        "times already"]

@@ -42,6 +42,14 @@ def draws_from_the_answer(student, x, data):
     assert bound >= x
 
 
+@profile_settings()
+@given(n=st.integers(0, 40), data=st.data())
+def draws_that_may_overrun(student, n, data):
+    """Some draws ask for more data than hypothesis allows an example: it stops those examples."""
+    data.draw(st.binary(min_size=n * 400, max_size=n * 400))
+    assert student(n, 0) == n
+
+
 def outcome(replays, test, student):
     try:
         replays.run(test.__name__, test, {"student": student})
@@ -72,6 +80,20 @@ def test_a_passing_test_replays_the_same_examples_without_hypothesis(monkeypatch
     assert outcome(replays, adds, second) is None
     assert second.calls == first.calls  # same inputs, same order
     assert len(engine_runs) == len(first.calls)  # each example called once, directly
+
+
+def test_examples_hypothesis_stopped_in_a_draw_are_not_replayed(monkeypatch):
+    replays = Replays()
+    first = Student(lambda x, y: x)
+    engine_runs = []
+    monkeypatch.setattr(draws_that_may_overrun.hypothesis, "inner_test",
+                        _counting(draws_that_may_overrun.hypothesis.inner_test, engine_runs))
+    assert outcome(replays, draws_that_may_overrun, first) is None
+    assert len(engine_runs) > len(first.calls) > 0  # some examples overran inside the draw
+
+    second = Student(lambda x, y: x)
+    assert outcome(replays, draws_that_may_overrun, second) is None
+    assert second.calls == first.calls  # replayed, without running hypothesis again
 
 
 def test_recording_does_not_change_the_examples_hypothesis_draws():

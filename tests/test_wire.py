@@ -1,5 +1,6 @@
 """The worker-to-grader message format: round trips, and a parser that only ever raises WireError."""
 
+import base64
 import io
 import json
 import os
@@ -57,6 +58,39 @@ def test_subclasses_lose_their_type():
         wire.encode(torch.zeros(2).as_subclass(Liar))
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.int64, torch.bool, torch.bfloat16])
+def test_dtypes_cross_by_name(dtype):
+    assert wire.decode(wire.encode({"dtype": dtype})) == {"dtype": dtype}
+    with pytest.raises(wire.WireError, match="cannot cross"):
+        wire.encode(torch.float8_e4m3fn)
+
+
+def test_a_generator_crosses_as_its_state_and_the_senders_does_not_advance():
+    sender = torch.Generator().manual_seed(7)
+    torch.rand(3, generator=sender)  # not at its seed's start any more
+    received = wire.decode(wire.encode({"generator": sender, "more": [sender]}))
+    first, again = received["generator"], received["more"][0]
+    assert type(first) is torch.Generator and first is not sender and first is not again
+    expected = torch.rand(5, generator=torch.Generator().set_state(sender.get_state()))
+    assert torch.equal(torch.rand(5, generator=first), expected)
+    assert torch.equal(torch.rand(5, generator=again), expected)
+    assert torch.equal(torch.rand(5, generator=sender), expected)  # the sender's own, unmoved
+
+
+def test_a_generator_reaches_submission_code_and_draws_there(tmp_path):
+    from grader.frontends.local import local_transport
+    from grader.grading.proxy import Submission
+    from grader.worker.executor import Executor
+
+    (tmp_path / "draws.py").write_text(
+        "import torch\n\ndef draw(n, generator=None):\n    return torch.randint(0, 100, (n,), generator=generator)\n")
+    student = Submission(local_transport(Executor(tmp_path)), ("draws",))
+    seeded = torch.Generator().manual_seed(3)
+    expected = torch.randint(0, 100, (6,), generator=torch.Generator().manual_seed(3))
+    assert torch.equal(student.draws.draw(6, generator=seeded), expected)
+    assert torch.equal(student.draws.draw(6, generator=seeded), expected)
+
+
 def test_objects_are_refused_or_become_handles():
     with pytest.raises(wire.WireError, match="not plain data"):
         wire.encode(object())
@@ -69,6 +103,8 @@ def test_objects_are_refused_or_become_handles():
     b'{"T": ["float32", [-1], ""]}', b'{"T": ["object", [1], "AAAA"]}', b'{"b": "!!"}',
     b'{"d": [[{"l": []}, 1]]}', b'{"H": ["1", "x"]}', b'{"T": ["float32", [4294967296, 4294967296], ""]}',
     b"\xff\xfe", b'{"u": [1], "l": [2]}', b'{"l": [' * 5000 + b"]}" * 5000,
+    b'{"D": "object"}', b'{"D": 1}', b'{"D": ["float32"]}', b'{"G": 1}', b'{"G": ["cpu"]}', b'{"G": ["cuda", ""]}', b'{"G": ["cpu", "AAAA"]}', b'{"G": ["cpu", 5]}',
+    b'{"G": ["cpu", "' + base64.b64encode(b"\xff" * 5056) + b'"]}',
 ])
 def test_malformed_messages_raise_wire_error(payload):
     with pytest.raises(wire.WireError):
@@ -101,7 +137,7 @@ def test_fuzz_random_bytes_never_crash_the_parser(data):
 json_trees = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
-        st.sampled_from(["l", "u", "d", "b", "T", "H", "x"]), inner, max_size=2),
+        st.sampled_from(["l", "u", "d", "b", "T", "H", "D", "G", "x"]), inner, max_size=2),
     max_leaves=25)
 
 
@@ -254,7 +290,7 @@ def test_fuzz_mutated_messages_decode_or_raise_wire_error(value, data):
     for _ in range(data.draw(st.integers(1, 4))):
         position = data.draw(st.integers(0, len(encoded)))
         action = data.draw(st.sampled_from(["flip", "insert", "delete"]))
-        byte = data.draw(st.sampled_from(b'{}[]",:\\ulduTHb0-9e\xff'))
+        byte = data.draw(st.sampled_from(b'{}[]",:\\ulduTHDGb0-9e\xff'))
         if action == "insert":
             encoded.insert(position, byte)
         elif position < len(encoded):

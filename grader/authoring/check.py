@@ -27,12 +27,7 @@ diagnosis as batch grading. What only the worker adds (its limits, its isolation
 
 from __future__ import annotations
 
-import contextlib
-import gc
-import io
-import sys
 import tempfile
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -41,6 +36,7 @@ from grader import results
 from grader.assignment import Assignment, AssignmentError, load
 from grader.authoring import generate, notebook
 from grader.authoring import variants as variants_mod
+from grader.authoring.in_process import InProcess, frozen_heap
 
 TOTAL_POINTS = 100.0
 
@@ -113,9 +109,9 @@ def check(reference: Path, published: Path, isolated: bool = False,
     if suite is None:
         return report
     with hypothesis_profile(shrink=False), tempfile.TemporaryDirectory(prefix="grader-check-") as scratch, \
-            _frozen_heap():
+            frozen_heap():
         suite.set_shrinking(False)
-        grader = _InProcess(suite, catalogue)
+        grader = InProcess(suite, catalogue)
         progress("grading the reference", 0, 2)
         _reference(grader, reference, report)
         progress("grading the stubs", 1, 2)
@@ -208,82 +204,9 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
-# --- grading in this process ------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class _Graded:
-    outcomes: list  # tagged outcomes (grader.grading.diagnose.diagnose)
-    named: tuple[str, ...]  # misconceptions named on the exercises that lost points
-    also_named: tuple[str, ...]  # named when looking at ``look_in`` whatever the points
-
-    def points(self, assignment: Assignment, exercises) -> dict[str, float]:
-        scores = results.score(assignment, self.outcomes)
-        return {e: scores[e].points for e in exercises}
-
-
-class _InProcess:
-    """One collected suite and one imported reference, shared by every submission graded here."""
-
-    def __init__(self, suite, catalogue):
-        from grader.grading.replay import Replays
-        from grader.grading.suite import load_reference
-
-        self.suite, self.assignment, self.catalogue = suite, suite.assignment, catalogue
-        self.reference = load_reference(self.assignment)
-        self.replays = Replays()
-
-    def grade(self, folder: Path, exercises: tuple[str, ...] = (), look_in: tuple[str, ...] = ()) -> _Graded:
-        from grader.frontends.local import local_submission
-        from grader.grading import diagnose
-
-        names = (*self.assignment.student_modules, *(Path(f).stem for f in self.assignment.given_files))
-        with _own_imports(folder, names), _quiet():
-            student = local_submission(folder, self.assignment)
-            outcomes = self.suite.select(exercises).run(student, self.reference, self.replays)
-            found = diagnose.diagnose(self.catalogue, self.assignment, student, self.reference, outcomes)
-            also = diagnose.find(self.catalogue, self.assignment, student, self.reference, look_in)
-        return _Graded(found.outcomes, tuple(d.id for d in found.diagnoses), tuple(d.id for d in also))
-
-
-@contextlib.contextmanager
-def _own_imports(folder: Path, names: tuple[str, ...]):
-    """Plain imports between a submission's modules (``from helpers import f``) find the files of
-    ``folder``, not those of a submission graded earlier in this process."""
-    path = str(folder.resolve())
-    for name in names:
-        sys.modules.pop(name, None)
-    sys.path.insert(0, path)
-    try:
-        yield
-    finally:
-        sys.path.remove(path)
-        for name in names:
-            sys.modules.pop(name, None)
-
-
-@contextlib.contextmanager
-def _frozen_heap():
-    """Keep what is loaded now (torch, the tests, the reference) out of garbage collections while
-    the check runs, as a grading process does: with them in view, collections cost seconds."""
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
-
-
-@contextlib.contextmanager
-def _quiet():
-    """What the code under test prints or warns is not the report's business."""
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \
-            contextlib.redirect_stderr(io.StringIO()):
-        warnings.simplefilter("ignore")
-        yield
-
-
-def _reference(grader: _InProcess, reference: Path, report: Report) -> None:
+def _reference(grader: InProcess, reference: Path, report: Report) -> None:
     assignment = grader.assignment
-    graded = grader.grade(reference, look_in=tuple(e.id for e in assignment.exercises))
+    graded = grader.grade(reference, look_in=tuple(e.id for e in assignment.exercises), record=True)
     scores = results.score(assignment, graded.outcomes)
     problems = [_lost_line(e.id, scores[e.id], graded.outcomes) for e in assignment.exercises
                 if scores[e.id].points < e.points]
@@ -311,7 +234,7 @@ def _first_failure(failed: list, lead: str) -> str:
     return f"{lead}{failed[0].test.id}: {lines[1] if len(lines) > 1 else lines[0]}"
 
 
-def _stubs(grader: _InProcess, published: Path, report: Report) -> None:
+def _stubs(grader: InProcess, published: Path, report: Report) -> None:
     assignment = grader.assignment
     outcomes = grader.grade(published).outcomes
     scores = results.score(assignment, outcomes)
@@ -332,7 +255,7 @@ def _stubs(grader: _InProcess, published: Path, report: Report) -> None:
 
 # --- variants -----------------------------------------------------------------------------------
 
-def _variants(grader: _InProcess, variants, scratch: Path, report: Report, progress: Progress) -> None:
+def _variants(grader: InProcess, variants, scratch: Path, report: Report, progress: Progress) -> None:
     problems = []
     for done, variant in enumerate(variants):
         progress("variants", done, len(variants))
@@ -349,7 +272,7 @@ def _variants(grader: _InProcess, variants, scratch: Path, report: Report, progr
                   "its own exercises and named by its misconception)")
 
 
-def grade_variant(grader: _InProcess, variant: variants_mod.Variant, scratch: Path) -> VariantResult:
+def grade_variant(grader: InProcess, variant: variants_mod.Variant, scratch: Path) -> VariantResult:
     """Grade ``variant`` on the exercises its patch can change, and compare with its expectation."""
     assignment = grader.assignment
     touched = variants_mod.touched_exercises(variant, assignment)
@@ -388,7 +311,7 @@ def _catalogue_coverage(catalogue, variants, report: Report) -> None:
                   "exactly that mistake")
 
 
-def _public_catalogue(grader: _InProcess, report: Report) -> None:
+def _public_catalogue(grader: InProcess, report: Report) -> None:
     from grader.grading import diagnose
 
     catalogue, name = grader.catalogue, grader.assignment.public_misconceptions

@@ -19,7 +19,9 @@ An assignment's ``variants/*.toml`` files (beside the reference, never shipped) 
   methods; the snippet's imports are added at the top of the module.
 - ``isolate`` (default true): the module's other definitions keep calling the reference version
   of every changed top-level function (kept as ``_reference_<name>``), so a mistake stays in the
-  exercise it lives in; false: they call the changed one, as a student's would.
+  exercise it lives in; false: they call the changed one, as a student's would. Isolation cannot
+  reach a changed class, nor another student module that imports this one: such a variant is
+  graded on every exercise, and ``exercises`` must list each one it costs points.
 
 A variant's submission (:func:`build`) is the reference's student modules and given files with
 the patch applied to ``module``. :func:`load_all` reads and validates every file: unknown
@@ -197,18 +199,35 @@ def changed_definitions(before: ast.Module, after: ast.Module) -> list[str]:
 
 def touched_exercises(variant: Variant, assignment: Assignment) -> tuple[str, ...]:
     """The exercises whose points the variant can change, in the assignment's order: those of
-    the definitions its patch changes (every exercise without ``isolate``: a changed function
-    then reaches whatever calls it)."""
-    if not variant.isolate:
-        return tuple(e.id for e in assignment.exercises)
+    the definitions its patch changes when isolation keeps the change there; every exercise
+    otherwise (without ``isolate``, when it changes a class, or when other student modules
+    import the module: isolation redirects only the module's own calls to its functions)."""
+    every = tuple(e.id for e in assignment.exercises)
+    if not variant.isolate or _imported_by_others(variant.module, assignment):
+        return every
     source = (assignment.folder / f"{variant.module}.py").read_text()
-    changed = changed_definitions(ast.parse(source), ast.parse(apply(variant, source, isolate=False)))
+    tree = ast.parse(source)
+    changed = changed_definitions(tree, ast.parse(apply(variant, source, isolate=False)))
+    if {n.name for n in tree.body if isinstance(n, ast.ClassDef)} & set(changed):
+        return every
     owned = {f"{variant.module}.{name}" for name in changed}
     touched = tuple(e.id for e in assignment.exercises if owned & set(e.names))
     if not touched:
         raise variant.error(f"it changes only {', '.join(changed)}, which belong to no exercise: isolated, "
                             "nothing calls them (set isolate = false)")
     return touched
+
+
+def _imported_by_others(module: str, assignment: Assignment) -> bool:
+    """Whether another student module imports ``module`` (``import m``, ``from m import x``)."""
+    for other in assignment.student_modules:
+        if other != module:
+            for node in ast.walk(ast.parse((assignment.folder / f"{other}.py").read_text())):
+                names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                         else [node.module] if isinstance(node, ast.ImportFrom) else [])
+                if module in names:
+                    return True
+    return False
 
 
 def _edited(variant: Variant, source: str) -> str:

@@ -124,6 +124,44 @@ def check(
 
 
 @app.command()
+def mutants(
+    assignment_id: str = typer.Argument(..., help="assignment id, e.g. 01"),
+    root: Path = typer.Option(Path("."), help=ROOT_HELP),
+    exercise: Optional[list[str]] = typer.Option(None, "--exercise", help="only these exercises' mutants"),
+    jobs: Optional[int] = typer.Option(None, "--jobs", min=1, help="processes [default: one per CPU core]"),
+    out: Path = typer.Option(Path("mutants.json"), "--out", help="where the kill matrix goes (JSON)"),
+) -> None:
+    """Measure the tests with mutants of the reference: each solution region changed in one small
+    way (an operator, a constant, a dropped call...). Prints the mutation score per exercise and
+    every surviving mutant as a diff (a mistake no test catches); writes the kill matrix."""
+    import json
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from grader import assignment
+    from grader.authoring import mutants as mutation
+    from grader.grading.context import default_jobs
+
+    try:
+        reference, published = assignment.locate(assignment_id, root)
+        definition = assignment.load(reference)
+        with Progress(TextColumn("mutants"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                      console=Console(stderr=True), transient=True) as bar:
+            task = bar.add_task("", total=None)
+            report = mutation.run(definition, published, tuple(exercise or ()), jobs or default_jobs(),
+                                  lambda done, total: bar.update(task, completed=done, total=total))
+    except (assignment.AssignmentError, ImportError) as exc:
+        _fail(str(exc))
+    for line in report.survivors():
+        typer.echo(line)
+    for line in report.lines():
+        typer.echo(line)
+    out.write_text(json.dumps(report.to_data(), indent=1))
+    typer.echo(f"wrote the kill matrix to {out}")
+
+
+@app.command()
 def gradescope(
     assignment_id: str = typer.Argument(..., help="assignment id, e.g. 01"),
     bundle: Path = typer.Argument(..., help="the autograder zip to write, e.g. autograder.zip"),

@@ -94,6 +94,7 @@ class GradingContext:
         self.suite.set_shrinking(request.shrink)
         self.assignment = self.suite.assignment
         self.reference = load_reference(self.assignment)
+        self.siblings = self.assignment.siblings()
         self.catalogue = diagnose.load(self.assignment)
         self.replays = Replays()
         self.plans_cache = plans_cache
@@ -128,10 +129,10 @@ class GradingContext:
     def _grade(self, student: str, folder: Path, suite) -> results.StudentResult:
         from grader.grading.proxy import Submission
 
-        session = self.template.session(folder, self.assignment.forbidden_calls)
+        session = self.template.session(folder, self.assignment.traced_calls, self.siblings)
         try:
             runner = self.plans.runner(session)
-            submission = Submission(runner.transport, self.assignment.student_modules)
+            submission = Submission(runner.transport, tuple(self.siblings))
             outcomes = suite.run(submission, self.reference, self.replays, around=runner.run)
             found = diagnose.diagnose(self.catalogue, self.assignment, submission, self.reference, outcomes)
         finally:

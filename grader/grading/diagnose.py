@@ -255,8 +255,9 @@ def find(catalogue: Catalogue, assignment: Assignment, student, reference,
         if exercise not in exercises:
             continue
         expected = catalogue.reference_for(entry, reference)
+        checked = student.checking(assignment.forbidden_for(exercise))  # as the exercise's tests do
         try:
-            evidence = entry.detect(student, expected) if entry.detect else _compare(entry, student, expected)
+            evidence = entry.detect(checked, expected) if entry.detect else _compare(entry, checked, expected)
         except Exception:  # noqa: BLE001 - unfinished, forbidden, over a limit, or odd values: no name
             evidence = None
         if evidence is not None:
@@ -295,7 +296,7 @@ def figure_pairs(catalogue: Catalogue, assignment: Assignment, student, referenc
         for p in sorted(entry.probes, key=lambda p: p.size):
             expected = _call(entry.run, reference, p)
             try:
-                got = _call(entry.run, student, p)
+                got = _call(entry.run, student.checking(assignment.forbidden_for(exercise)), p)
             except _Inconclusive:
                 break
             if not (isinstance(got, torch.Tensor) and isinstance(expected, torch.Tensor)

@@ -23,6 +23,13 @@ from typing import Any, Callable
 from grader.worker import wire
 
 Transport = Callable[[dict], dict]  # a decoded request -> its decoded reply
+Exchange = Callable[[bytes], bytes]  # an encoded request -> its encoded reply
+
+
+def decoding(exchange: Exchange) -> Transport:
+    """The transport that sends a request through ``exchange`` (encoded, so that only plain data
+    crosses) and decodes the reply."""
+    return lambda request: wire.decode(exchange(wire.encode(request)))
 
 
 class SubmissionError(AssertionError):
@@ -56,15 +63,16 @@ class NotImplementedYet(_StopTest):
 
 
 class ForbiddenCall(_StopTest):
-    """The submission reached a torch function that the exercise must not use."""
+    """The submission reached a function that the exercise must not use (or switched off what
+    sees it): the message names the function."""
 
 
 class LimitExceeded(_StopTest):
-    """The call hit a time, memory or output limit, or its worker crashed: retrying it on other
+    """The call hit a time, memory or file-size limit, or its worker crashed: retrying it on other
     inputs (shrinking) would cost a limit's worth of time per try, so the test stops here."""
 
 
-LIMIT_ERRORS = ("TimeLimitExceeded", "MemoryLimitExceeded", "OutputLimitExceeded", "WorkerCrashed")
+LIMIT_ERRORS = ("TimeLimitExceeded", "MemoryLimitExceeded", "FileSizeLimitExceeded", "WorkerCrashed")
 
 
 class _Target:
@@ -126,11 +134,23 @@ class _ModuleProxy:
 
 
 class Submission:
-    """A submission's modules, reached through ``transport``: ``student.example.scale(x, 3.0)``."""
+    """A submission's modules, reached through ``transport``: ``student.example.scale(x, 3.0)``.
 
-    def __init__(self, transport: Transport, modules: tuple[str, ...]):
-        self._transport = transport
+    ``forbidden``: the names whose reach fails a call with :class:`ForbiddenCall` (substrings of
+    what the worker reports, see :mod:`grader.worker.tracer`); None counts whatever the worker
+    reports. :meth:`checking` gives the same submission with another list: a test sees only its
+    own exercise's (:meth:`grader.assignment.Assignment.forbidden_for`).
+    """
+
+    def __init__(self, transport: Transport, modules: tuple[str, ...],
+                 forbidden: tuple[str, ...] | None = None):
+        self._raw = transport
+        self._transport = transport if forbidden is None else _checking(transport, tuple(forbidden))
         self.modules = modules
+
+    def checking(self, forbidden: tuple[str, ...]) -> "Submission":
+        """This submission, failing a call only on the names in ``forbidden`` (none when empty)."""
+        return Submission(self._raw, self.modules, forbidden)
 
     def __getattr__(self, name: str) -> _ModuleProxy:
         if name not in self.__dict__.get("modules", ()):
@@ -156,11 +176,14 @@ def _result(reply: Any, label: str, transport: Transport) -> Any:
     """The value of a reply, with handles wrapped, or the error it carries raised."""
     if not isinstance(reply, dict):
         raise SubmissionError("BadReply", "the worker sent a malformed reply", call=label)
-    forbidden = reply.get("forbidden") or []
+    forbidden, tampered = reply.get("forbidden") or [], reply.get("tampered") or []
     if forbidden:
-        raise ForbiddenCall(
-            f"{label} reached {', '.join(map(str, forbidden))}: this exercise must be written from "
-            "scratch, so it scores 0 while the submission calls a built-in attention function")
+        names = ", ".join(map(str, forbidden[:6]))
+        raise ForbiddenCall(f"{label} reached {names}: this exercise must be written from scratch, so "
+                            "it scores 0 while the submission calls a function the assignment forbids")
+    if tampered:
+        raise ForbiddenCall(f"{label} {'; '.join(map(str, tampered[:3]))}: the from-scratch rule of this "
+                            "exercise cannot be checked, so it scores 0")
     if "error" in reply:
         error = reply["error"] if isinstance(reply["error"], dict) else {}
         type_name, message = str(error.get("type", "Error")), str(error.get("message", ""))
@@ -171,6 +194,23 @@ def _result(reply: Any, label: str, transport: Transport) -> Any:
         types = tuple(str(t) for t in error.get("types", ()) if isinstance(t, str))
         raise SubmissionError(type_name, message, str(error.get("traceback", "")), call=label, types=types)
     return _wrap(reply.get("ok"), label, transport)
+
+
+def _checking(transport: Transport, names: tuple[str, ...]) -> Transport:
+    """``transport`` with each reply's ``forbidden`` narrowed to the hits containing one of
+    ``names``, and its ``tampered`` kept only when ``names`` forbids anything. With no names, the
+    requests say so (``"watch": False``): the worker then spares itself the watching."""
+
+    def checked(request: dict) -> dict:
+        reply = transport(request if names else {**request, "watch": False})
+        if isinstance(reply, dict) and (reply.get("forbidden") or reply.get("tampered")):
+            hits = reply.get("forbidden")
+            hits = [h for h in hits if isinstance(h, str) and any(n in h for n in names)] \
+                if isinstance(hits, list) else []
+            reply = {**reply, "forbidden": hits, "tampered": reply.get("tampered") if names else []}
+        return reply
+
+    return checked
 
 
 def _sendable(value: Any) -> Any:

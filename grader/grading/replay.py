@@ -115,14 +115,18 @@ def _recording(inner: Callable[..., Any], given: set, recorded: list) -> Callabl
                 call[name] = _RecordingData(value, draws[name])
             else:
                 drawn[name] = copy.deepcopy(value)
-        rejected = False
+        # hypothesis stops an example that overruns its data inside a draw (a BaseException):
+        # that was no test case, and it is not one to replay
         try:
-            return inner(*args, **call)
+            result = inner(*args, **call)
         except UnsatisfiedAssumption:
-            rejected = True
+            recorded.append(_Example(drawn, draws, rejected=True))
             raise
-        finally:
-            recorded.append(_Example(drawn, draws, rejected))
+        except Exception:
+            recorded.append(_Example(drawn, draws, rejected=False))
+            raise
+        recorded.append(_Example(drawn, draws, rejected=False))
+        return result
 
     return test
 

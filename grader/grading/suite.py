@@ -72,8 +72,9 @@ class Suite:
             on_test: Callable[[results.TestOutcome], None] = None,
             around: Callable[[CollectedTest, Callable[..., results.TestOutcome]], results.TestOutcome]
             | None = None) -> list[results.TestOutcome]:
-        """Every test against ``student``; an exercise that hit a forbidden call skips the rest
-        of its tests (it scores 0 whatever they say). ``around(test, run)``, when given, is
+        """Every test against ``student`` (a :class:`grader.grading.proxy.Submission`), which
+        fails a call on the forbidden functions of the test's own exercise only; an exercise that
+        hit one skips the rest of its tests (it scores 0 whatever they say). ``around(test, run)``, when given, is
         called instead of ``run()`` for each test (see :class:`grader.plans.Runner`); ``run``
         takes the ``restart`` of :meth:`grader.replay.Replays.run`."""
         outcomes, forbidden = [], set()
@@ -84,8 +85,10 @@ class Suite:
                                               f"[{exercise}] not run: the exercise already used a "
                                               "forbidden built-in")
             else:
-                def run(restart=None, test=test):
-                    return run_test(test, student, reference, replays, restart)
+                checked = student.checking(self.assignment.forbidden_for(exercise))
+
+                def run(restart=None, test=test, checked=checked):
+                    return run_test(test, checked, reference, replays, restart)
 
                 outcome = run() if around is None else around(test, run)
                 if outcome.status == results.FORBIDDEN:
@@ -189,7 +192,17 @@ def _relative_id(item: Any, folder: Path) -> str:
 
 
 def load_reference(assignment: Assignment) -> types.SimpleNamespace:
-    """The reference's student modules imported in this process under private names."""
-    return types.SimpleNamespace(**{
-        name: import_file(assignment.folder / f"{name}.py", f"_reference_{assignment.id}_{name}")
-        for name in assignment.student_modules})
+    """The reference's student modules and given modules, imported in this process under private
+    names; their imports of each other by plain names resolve to one another."""
+    from grader.worker.siblings import plain_names
+
+    loaded: dict[str, types.ModuleType] = {}
+
+    def load(name: str) -> types.ModuleType:
+        if name not in loaded:
+            loaded[name] = import_file(assignment.folder / f"{name}.py", f"_reference_{assignment.id}_{name}")
+        return loaded[name]
+
+    names = (*assignment.student_modules, *assignment.given_modules)
+    with plain_names(names, load):
+        return types.SimpleNamespace(**{name: load(name) for name in names})

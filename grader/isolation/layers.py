@@ -4,10 +4,13 @@ were reached.
 Layers, each used when the machine allows it and recorded in the results when reached:
 
     process     submission code never runs in the grading process (always)
-    rlimits     CPU seconds, file size (so captured output too), open files, no core dumps (always)
+    rlimits     CPU seconds, file size, open files, no core dumps (always); what the code prints
+                goes to a pipe the grader reads, keeping the first ``output_bytes``
     bwrap       bubblewrap: a mount namespace that shows only the system, Python, the grader's
-                own package, the student's folder (read-only) and a scratch folder; a user
-                namespace where the worker is uid 65534; no network; a cleared environment
+                own package, the submissions folders (read-only) and the scratch folders; each
+                worker then covers them all but its own folder and scratch folder, in a mount
+                namespace of its own; a user namespace where the worker is uid 65534; no
+                network; a cleared environment
     namespaces  without bwrap: a new network namespace (no network) through unshare(2)
     landlock    Landlock: read only the allowed folders, write only the scratch folder, no TCP,
                 no signals to processes outside the worker (the grader, the template)

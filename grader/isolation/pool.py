@@ -1,8 +1,8 @@
 """The grading process's side of the workers: a template per grading process, a child per submission.
 
     template = Template(limits, visible=[submissions_root])     # starts python -m grader.worker
-    session = template.session(student_folder, forbidden_calls)
-    student = Submission(session.transport, modules)            # what tests use
+    session = template.session(student_folder, assignment.traced_calls, assignment.siblings())
+    student = Submission(session.transport, modules)            # tests use student.checking(their exercise's list)
     ...
     output = session.close()                                    # what the code printed
     template.close()
@@ -11,6 +11,10 @@ Every call has a wall-clock and a CPU limit; a worker past its memory limit, a c
 timeout or a malformed reply fails that call with a message saying which, kills the worker and
 every process it started, and the next call gets a fresh worker. Replies are parsed with
 :mod:`grader.wire` only: nothing the worker sends is unpickled or executed.
+
+What a submission prints goes to a pipe that the grading process reads while it waits for
+replies: the first ``output_bytes`` are kept, the rest is read and dropped (counted), so printing
+never fails a write or blocks the code; a flood costs only the time it takes.
 """
 
 from __future__ import annotations
@@ -72,6 +76,8 @@ class Template:
         return root
 
     def _start(self, visible: list[str]) -> None:
+        """Start the template; inside bubblewrap it sees every folder of ``visible`` and hides all
+        but its own in each worker it forks (``hide``)."""
         ours, theirs = socket.socketpair()
         env = {"PATH": "/usr/bin:/bin", "HOME": str(self.scratch_root), "LANG": "C.UTF-8",
                "MPLBACKEND": "Agg", "MPLCONFIGDIR": str(self.scratch_root / "matplotlib"),
@@ -97,7 +103,8 @@ class Template:
         self._control.settimeout(180)
         settings = {"layers": list(self.limits.layers), "in_bwrap": in_bwrap,
                     "bwrap_uid": "uid" in self.limits.layers, "read": self.read_paths,
-                    "preload": list(self._preload), "warm_up": self._warm_up}
+                    "preload": list(self._preload), "warm_up": self._warm_up,
+                    "hide": [*visible, str(self.scratch_root)] if in_bwrap else []}
         try:
             self._send({**settings})
         except OSError as exc:
@@ -130,18 +137,23 @@ class Template:
 
     # --- children ----------------------------------------------------------------------------
 
-    def session(self, folder: str | Path, forbidden: tuple[str, ...] = ()) -> "Session":
-        return Session(self, Path(folder).resolve(), forbidden)
+    def session(self, folder: str | Path, forbidden: tuple[str, ...] = (),
+                siblings: dict[str, str | None] | None = None) -> "Session":
+        """A worker session for the submission in ``folder``; ``siblings``: the modules its code
+        imports by plain name (see :class:`grader.worker.executor.Executor`)."""
+        return Session(self, Path(folder).resolve(), forbidden, siblings or {})
 
-    def spawn(self, folder: Path, scratch: Path, forbidden: tuple[str, ...]) -> "Worker":
+    def spawn(self, folder: Path, scratch: Path, forbidden: tuple[str, ...],
+              siblings: dict[str, str | None], output: "Output") -> "Worker":
         self.wait_ready()
         ours, theirs = socket.socketpair()
         message = {"op": "spawn", "folder": str(folder), "scratch": str(scratch),
-                   "forbidden": list(forbidden), "limits": _limits_mapping(self.limits)}
+                   "forbidden": list(forbidden), "siblings": siblings,
+                   "limits": _limits_mapping(self.limits)}
         payload = wire.frame(wire.encode(message))
         with self._turn():
             self._control.sendmsg([payload], [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
-                                               _fd_bytes(theirs.fileno()))])
+                                               _fd_bytes(theirs.fileno(), output.write_end))])
             theirs.close()
             reply = self._receive()
         if "pid" not in reply:
@@ -154,7 +166,7 @@ class Template:
             group = self._cgroup.worker(f"w{os.getpid()}-{self._count}", template_rss + self.limits.memory_mb * 2**20,
                                         self.limits.processes)
             group.add(reply["pid"])
-        return Worker(self, reply["pid"], ours, group)
+        return Worker(self, reply["pid"], ours, group, output)
 
     def release(self, worker: "Worker") -> None:
         if worker.group is not None:
@@ -214,8 +226,8 @@ class Template:
 class Worker:
     """One forked child serving one submission, until it dies or is released."""
 
-    def __init__(self, template: Template, pid: int, channel: socket.socket, group):
-        self.template, self.pid, self.channel, self.group = template, pid, channel, group
+    def __init__(self, template: Template, pid: int, channel: socket.socket, group, output: "Output"):
+        self.template, self.pid, self.channel, self.group, self.output = template, pid, channel, group, output
         self.channel.setblocking(False)
         self._buffer = bytearray()  # grows in place: a large reply arrives in many chunks
 
@@ -236,8 +248,11 @@ class Worker:
                     replies.append(body)
                     deadline, cpu_start = time.monotonic() + self.template.limits.call_seconds, None
                     continue
-                readable, writable, _ = select.select([self.channel], [self.channel] if pending else [],
+                readable, writable, _ = select.select([self.channel, self.output], [self.channel] if pending else [],
                                                       [], _TICK)
+                if self.output in readable:
+                    self.output.drain()
+                    readable.remove(self.output)
                 if writable:
                     pending = pending[self.channel.send(pending):]
                 if not (readable or writable) or time.monotonic() > deadline:
@@ -290,13 +305,17 @@ class Worker:
         if time.monotonic() > deadline:
             return _error("TimeLimitExceeded", f"time limit exceeded in {label} "
                           f"(more than {limits.call_seconds:g} s)")
-        if _cpu_seconds(self.pid) - cpu_start > limits.call_cpu_seconds:
-            return _error("TimeLimitExceeded", f"CPU time limit exceeded in {label} "
-                          f"(more than {limits.call_cpu_seconds:g} s of CPU)")
         if self.group is None and _rss_bytes(self.pid) > (
                 _rss_bytes(self.template.template_pid) + limits.memory_mb * 2**20):
             return _error("MemoryLimitExceeded", f"memory limit exceeded in {label} "
                           f"(more than {limits.memory_mb} MiB)")
+        if _cpu_seconds(self.pid) - cpu_start > limits.call_cpu_seconds:
+            # at its memory limit, the kernel's reclaim runs on the worker's CPU time
+            if self.group is not None and self.group.memory_exceeded():
+                return _error("MemoryLimitExceeded", f"memory limit exceeded in {label} (more than "
+                              f"{limits.memory_mb} MiB; the call spent its CPU time against the limit)")
+            return _error("TimeLimitExceeded", f"CPU time limit exceeded in {label} "
+                          f"(more than {limits.call_cpu_seconds:g} s of CPU)")
         if not _alive(self.pid):
             raise EOFError
         return None
@@ -316,6 +335,7 @@ class Worker:
                 kill(self.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
+        self.output.drain()
         self.close()
 
     def close(self) -> None:
@@ -330,10 +350,12 @@ class Worker:
 class Session:
     """The worker of one submission; a transport for :class:`grader.proxy.Submission`."""
 
-    def __init__(self, template: Template, folder: Path, forbidden: tuple[str, ...]):
-        self.template, self.folder, self.forbidden = template, folder, forbidden
+    def __init__(self, template: Template, folder: Path, forbidden: tuple[str, ...],
+                 siblings: dict[str, str | None]):
+        self.template, self.folder, self.forbidden, self.siblings = template, folder, forbidden, siblings
         self.scratch = Path(tempfile.mkdtemp(prefix="w", dir=template.scratch_root))
         os.chmod(self.scratch, 0o777)
+        self.output = Output(template.limits.output_bytes)
         self.events: list[str] = []  # limits hit and crashes, for the feedback
         self._worker: Worker | None = None
         self._timeouts: dict[str, list[str]] = {}  # the time / memory limits each function hit
@@ -369,7 +391,8 @@ class Session:
         bodies: list[bytes] = []
         if blocked:
             if self._worker is None or self._worker.pid < 0:
-                self._worker = self.template.spawn(self.folder, self.scratch, self.forbidden)
+                self._worker = self.template.spawn(self.folder, self.scratch, self.forbidden, self.siblings,
+                                                   self.output)
             bodies = self._worker.exchange(frames[:blocked], labels[:blocked])
             if self._worker.pid < 0:
                 self._stop = bodies[-1]
@@ -406,16 +429,54 @@ class Session:
             self._timeouts.setdefault(label, []).append(error["type"])
 
     def close(self) -> str:
-        """Stop the worker; returns what the submission printed (truncated to the limit)."""
+        """Stop the worker; returns what the submission printed (its first ``output_bytes``,
+        after a line saying how much was dropped, if any)."""
         if self._worker is not None and self._worker.pid >= 0:
             self._worker.kill()
-        try:
-            with open(self.scratch / "output.txt", "rb") as handle:
-                output = handle.read(self.template.limits.output_bytes).decode(errors="replace")
-        except OSError:
-            output = ""
+        printed = self.output.close()
         shutil.rmtree(self.scratch, ignore_errors=True)
-        return output
+        return printed
+
+
+class Output:
+    """What a session's workers print: a pipe (every worker of the session writes to it) whose
+    first ``limit`` bytes are kept; the rest is read and dropped, so the writer never blocks for
+    long nor fails."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self._read_end, self.write_end = os.pipe2(os.O_CLOEXEC)
+        os.set_blocking(self._read_end, False)
+        self._kept = bytearray()
+        self.dropped = 0
+
+    def fileno(self) -> int:
+        return self._read_end
+
+    def drain(self) -> None:
+        """Read everything written so far."""
+        while self._read_end >= 0:
+            try:
+                chunk = os.read(self._read_end, 1 << 20)
+            except BlockingIOError:
+                return
+            if not chunk:
+                return
+            room = max(self.limit - len(self._kept), 0)
+            self._kept += chunk[:room]
+            self.dropped += max(len(chunk) - room, 0)
+
+    def close(self) -> str:
+        """Stop reading; the text kept, after a line saying how much was dropped, if any."""
+        self.drain()
+        for fd in (self._read_end, self.write_end):
+            os.close(fd)
+        self._read_end = self.write_end = -1
+        text = self._kept.decode(errors="replace")
+        if self.dropped:
+            text = (f"[output truncated: the code printed {len(self._kept) + self.dropped:,} bytes; the "
+                    f"first {len(self._kept):,} are kept, the other {self.dropped:,} were dropped]\n" + text)
+        return text
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -429,8 +490,8 @@ def _limits_mapping(limits: Limits) -> dict:
             for name, value in vars(limits).items()}
 
 
-def _fd_bytes(fd: int) -> bytes:
-    return fd.to_bytes(4, sys.byteorder, signed=True)
+def _fd_bytes(*fds: int) -> bytes:
+    return b"".join(fd.to_bytes(4, sys.byteorder, signed=True) for fd in fds)
 
 
 def _recv_exact(sock: socket.socket, n: int) -> bytes:

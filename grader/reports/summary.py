@@ -86,15 +86,22 @@ def _size(message: str) -> int:
 
 
 def _note(outcome: results.TestOutcome, lead: results.TestOutcome) -> str:
-    """One line on a failure that is not the lead: "same cause", or what went wrong."""
-    message = feedback.split_diagnosis(outcome.message)[0]
+    """One line on a failure that is not the lead: "same cause" (with its own words when they
+    differ from the lead's: "same cause: f was not called again: ..."), or what went wrong."""
+    message, lead_message = feedback.split_diagnosis(outcome.message)[0], feedback.split_diagnosis(lead.message)[0]
     if outcome.status == results.NOT_IMPLEMENTED:
         return "not implemented yet"
-    tagged = any(t.startswith(MISCONCEPTION) for t in outcome.tags)
-    if tagged or _cause(message) == _cause(feedback.split_diagnosis(lead.message)[0]):
+    if any(t.startswith(MISCONCEPTION) for t in outcome.tags):
         return SAME_CAUSE
+    if _cause(message) == _cause(lead_message):
+        detail = _detail(message)
+        return SAME_CAUSE if detail == _detail(lead_message) else _one_line(f"{SAME_CAUSE}: {detail}")
     lines = message.splitlines()
-    line = (lines[1] if len(lines) > 1 else lines[0].split("] ", 1)[-1]).strip()
+    return _one_line((lines[1] if len(lines) > 1 else lines[0].split("] ", 1)[-1]).strip())
+
+
+def _one_line(line: str) -> str:
+    """A note at most :data:`MAX_NOTE_CHARS` long."""
     if len(line) > MAX_NOTE_CHARS:  # its first clause: "weights: values differ at 3 of 8 positions"
         line = line.split("; ")[0]
     return line if len(line) <= MAX_NOTE_CHARS else line[:MAX_NOTE_CHARS - 3] + "..."
@@ -109,6 +116,12 @@ def _cause(message: str) -> str:
     if shared is None:
         return error
     return shared.group(1) + (": " + shared.group(2) if shared.group(1) in _MODULE_CAUSES else "")
+
+
+def _detail(message: str) -> str | None:
+    """The words of a shared cause (a limit: which function, how long), None for another error."""
+    shared = _SHARED.search("\n".join(message.splitlines()[1:2]))
+    return None if shared is None else shared.group(2)
 
 
 def _not_run(outcome: results.TestOutcome) -> bool:

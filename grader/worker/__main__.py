@@ -2,17 +2,20 @@
 imported by the grading process).
 
 It starts as a *template*: imports torch and the assignment's ``preload`` modules once, runs its
-``warm_up`` code, then waits on its control socket. For every submission the grader sends ``{"op": "spawn", ...}`` with one end of a
-fresh socket pair attached; the template forks a child that confines itself (rlimits, Landlock,
-uid), loads nothing until asked, and answers requests on that socket with a
+``warm_up`` code, then waits on its control socket. For every submission the grader sends
+``{"op": "spawn", ...}`` with one end of a fresh socket pair and the write end of an output pipe
+attached; the template forks a child that confines itself (inside bubblewrap a mount namespace
+showing only its own submission folder and scratch folder; rlimits, Landlock, uid), writes what
+it prints to the pipe (the grader keeps the first ``output_bytes`` and drops the rest), loads
+nothing until asked, and answers requests on that socket with a
 :class:`grader.worker.executor.Executor`. Forking costs milliseconds where a fresh interpreter with torch
 costs seconds; the template never runs submission code itself. Its control socket's fd number is
 its only argument.
 
 Control messages (wire-encoded, framed):
 
-    {"op": "spawn", "folder", "scratch", "forbidden": [...], "limits": {...}, "read": [...]}
-        + an fd                                  -> {"pid": int} | {"error": str}
+    {"op": "spawn", "folder", "scratch", "forbidden": [...], "siblings": {...}, "limits": {...}}
+        + two fds (the channel, the output pipe)  -> {"pid": int} | {"error": str}
     {"op": "release", "pid": int}                -> {"ok": True}  (kills the child's processes)
 """
 
@@ -45,12 +48,13 @@ def main() -> None:
             _kill_all(live)
             os._exit(0)
         _reap(live)
-        if message.get("op") == "spawn" and fds:
+        if message.get("op") == "spawn" and len(fds) == 2:
             pid = os.fork()
             if pid == 0:
                 control.close()
-                _child(message, fds[0], settings)
-            os.close(fds[0])
+                _child(message, fds, settings)
+            for fd in fds:
+                os.close(fd)
             live.add(pid)
             _send(control, {"pid": pid})
         elif message.get("op") == "release":
@@ -66,6 +70,10 @@ def _prepare_template(settings: dict) -> tuple[list[str], dict[str, str]]:
     layers, reached, missing = settings["layers"], [], {}
     if settings.get("in_bwrap"):
         reached.append("bwrap")
+        why = _probe(lambda: confine.show_only(settings["hide"], []))
+        if why is not None:
+            settings["hide"] = []
+            missing["own folder"] = f"every worker sees every submission folder ({why})"
     if "namespaces" in layers and not settings.get("in_bwrap"):
         why = confine.unshare_network()
         reached.append("namespaces") if why is None else missing.update(namespaces=why)
@@ -90,34 +98,59 @@ def _prepare_template(settings: dict) -> tuple[list[str], dict[str, str]]:
     return reached, missing
 
 
+def _probe(confine_step) -> str | None:
+    """Run ``confine_step`` (irreversible) in a forked child: why it fails, or None."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read)
+        try:
+            why = confine_step()
+        except BaseException as exc:  # noqa: BLE001 - whatever stops it is the reason
+            why = repr(exc)
+        os.write(write, (why or "").encode()[:500])
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as answer:
+        why = answer.read().decode(errors="replace")
+    os.waitpid(pid, 0)
+    return why or None
+
+
 def _warm_up(torch, assignment_code: str) -> None:
     """Run once what every child would otherwise load lazily: autograd and a traced call, then
     the assignment's own ``warm_up`` code (trusted: it comes from ``assignment.toml``, and no
     submission has been loaded yet)."""
-    from grader.worker.executor import Executor, _forbidden_tracer
+    import grader.worker.executor  # noqa: F401 - loaded here, so that children fork it ready
+    from grader.worker.tracer import Tracer
 
     x = torch.ones(2, 2, dtype=torch.float64, requires_grad=True)
-    with _forbidden_tracer(("warm-up",), []):
+    watch = Tracer(("warm-up",)).watch()
+    with watch:
         y = (x @ x).tanh()
         torch.autograd.grad(y, x, torch.ones_like(y))  # explicit grad_outputs import sympy
+        watch.graph(y)
     if assignment_code:
         exec(compile(assignment_code, "<assignment.toml warm_up>", "exec"), {"__name__": "warm_up"})
-    del Executor
 
 
-def _child(message: dict, fd: int, settings: dict) -> None:
+def _child(message: dict, fds: list[int], settings: dict) -> None:
     """The forked worker of one submission: confine, then serve requests until EOF."""
     try:
         os.setsid()
         ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        channel, output = fds
+        os.dup2(output, 1)
+        os.dup2(output, 2)
+        os.close(output)
         scratch = message["scratch"]
-        out = os.open(os.path.join(scratch, "output.txt"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        os.dup2(out, 1)
-        os.dup2(out, 2)
-        os.close(out)
+        if settings.get("in_bwrap") and settings["hide"]:
+            why = confine.show_only(settings["hide"], [message["folder"], scratch])
+            if why:
+                raise RuntimeError(why)
         os.chdir(scratch)
         os.environ.update(HOME=scratch, TMPDIR=scratch, MPLCONFIGDIR=scratch)
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a full output file fails writes, no kill
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a file past the size limit fails the write, no kill
         limits = confine.Limits.from_mapping(message["limits"])
         confine.apply_rlimits(limits)
         if "uid" in limits.layers and not settings.get("in_bwrap") and \
@@ -131,9 +164,8 @@ def _child(message: dict, fd: int, settings: dict) -> None:
                 raise RuntimeError(why)
         from grader.worker.executor import Executor
 
-        executor = Executor(message["folder"], tuple(message.get("forbidden", ())))
-        channel = socket.socket(fileno=fd)
-        _serve(channel, executor)
+        executor = Executor(message["folder"], tuple(message.get("forbidden", ())), message.get("siblings"))
+        _serve(socket.socket(fileno=channel), executor)
     except BaseException:  # noqa: BLE001 - a child never returns into the template's loop
         os._exit(70)
     os._exit(0)
@@ -163,7 +195,7 @@ def _flush_output() -> None:
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
-        except (OSError, ValueError):  # past the output limit: what did not fit is dropped
+        except (OSError, ValueError):  # the grader closed the pipe, or the code closed the stream
             pass
 
 

@@ -1,7 +1,8 @@
 """What a worker does to itself before it runs submission code, and the limits it enforces.
 
 Runs inside the worker (see :mod:`grader.worker`): resource limits, a network namespace through
-unshare(2), Landlock, and dropping to an unprivileged uid. The layers arranged from outside
+unshare(2), a mount namespace of its own that shows one submission folder (inside bubblewrap),
+Landlock, and dropping to an unprivileged uid. The layers arranged from outside
 (bubblewrap, cgroups) and the record of which layers were reached are on the grading side, in
 :mod:`grader.isolation`; :data:`ALL_LAYERS` names them all, and the layers' list is in
 :mod:`grader.isolation.layers`.
@@ -27,7 +28,7 @@ class Limits:
     call_cpu_seconds: float = 2.0  # CPU time of one call
     worker_cpu_seconds: int = 120  # CPU time of one worker over all its calls (RLIMIT_CPU)
     memory_mb: int = 2048  # memory of one worker beyond what the worker template holds
-    output_bytes: int = 1_000_000  # stdout + stderr kept per worker (and the size of any file)
+    output_bytes: int = 1_000_000  # stdout + stderr kept per submission (the rest is dropped), and the size of any file
     processes: int = 32  # processes and threads one worker may have at once
     layers: tuple[str, ...] = ALL_LAYERS  # isolation layers to try (see the module docstring)
 
@@ -46,7 +47,7 @@ class Limits:
 
 # --- unshare(2) --------------------------------------------------------------------------------
 
-CLONE_NEWUSER, CLONE_NEWNET = 0x10000000, 0x40000000
+CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWNET = 0x00020000, 0x10000000, 0x40000000
 
 
 def unshare_network() -> str | None:
@@ -55,6 +56,71 @@ def unshare_network() -> str | None:
     flags = CLONE_NEWNET if os.geteuid() == 0 else CLONE_NEWUSER | CLONE_NEWNET
     if libc.unshare(flags) != 0:
         return f"unshare refused: {os.strerror(ctypes.get_errno())}"
+    return None
+
+
+# --- one submission folder per worker ---------------------------------------------------------
+
+_MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
+_PR_SET_DUMPABLE, _CAPABILITY_V3 = 4, 0x20080522
+
+
+def show_only(hide: list[str], keep: list[str]) -> str | None:
+    """Cover each folder of ``hide`` with an empty read-only tmpfs in a mount namespace of this
+    process's own, except the folders of ``keep`` inside them, which stay as they were (read-only
+    or writable). Returns why it could not, or None on success. Irreversible.
+
+    Used inside bubblewrap, where the worker template sees every submission folder: each forked
+    worker then sees only its own. It needs a user namespace of its own (bubblewrap's worker has
+    no capabilities); every capability that gives is dropped before returning, and the process
+    is made non-dumpable, so no other worker can look into it through ``/proc/PID/root``.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    uid, gid = os.getuid(), os.getgid()
+
+    def failed(what: str) -> str:
+        return f"{what}: {os.strerror(ctypes.get_errno())}"
+
+    if libc.unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0:
+        return failed("unshare(user, mount)")
+    try:
+        for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
+            with open(f"/proc/self/{name}", "w") as handle:
+                handle.write(text)
+    except OSError as exc:
+        return f"mapping the worker's uid: {exc.strerror}"
+    if libc.mount(None, b"/", None, _MS_REC | _MS_PRIVATE, None) != 0:
+        return failed("making mounts private")
+    kept = []  # opened before they are covered
+    for path in keep:
+        try:
+            kept.append((path, os.open(path, os.O_PATH | os.O_DIRECTORY)))
+        except OSError:
+            continue  # not visible in the first place
+    covered = []
+    try:
+        for folder in hide:
+            if not os.path.isdir(folder):  # inside a folder covered already
+                continue
+            if libc.mount(b"tmpfs", folder.encode(), b"tmpfs", _MS_NOSUID | _MS_NODEV, b"mode=755") != 0:
+                return failed(f"covering {folder}")
+            covered.append(folder)
+        for path, fd in kept:
+            os.makedirs(path, exist_ok=True)
+            if libc.mount(f"/proc/self/fd/{fd}".encode(), path.encode(), None, _MS_BIND, None) != 0:
+                return failed(f"showing {path}")
+        for folder in covered:
+            flags = _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _MS_NODEV
+            if libc.mount(None, folder.encode(), None, flags, None) != 0:
+                return failed(f"making the cover of {folder} read-only")
+    finally:
+        for _, fd in kept:
+            os.close(fd)
+    header, data = (ctypes.c_uint32 * 2)(_CAPABILITY_V3, 0), (ctypes.c_uint32 * 6)()
+    if libc.capset(header, data) != 0:
+        return failed("dropping capabilities")
+    if libc.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
+        return failed("prctl(PR_SET_DUMPABLE)")
     return None
 
 

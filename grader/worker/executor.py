@@ -11,12 +11,21 @@ One :class:`Executor` serves one submission folder. It answers requests (plain d
     {"op": "reset"}       -> None (forgets every handle, closes pyplot's figures and reseeds random
                              and torch: a test starts afresh)
 
-where a target is ``{"module": "example", "path": ["TinyNet"]}`` or
+A request may say ``"watch": False``: the grading side counts no forbidden call for it, so it is
+not watched. A target is ``{"module": "example", "path": ["TinyNet"]}`` or
 ``{"handle": 3, "path": ["forward"]}``. Replies are ``{"ok": value, "forbidden": [...]}`` or
 ``{"error": {"type", "message", "traceback"}, "forbidden": [...]}``; ``forbidden`` lists the
-forbidden torch functions the call reached (traced with a TorchFunctionMode, so aliases, wrappers
-and names built at run time are all seen). Values that are not plain data stay here and cross as
+names the call reached that contain one of the executor's ``forbidden_calls`` (torch functions,
+ATen operators, torch's own Python functions, autograd nodes: see :mod:`grader.worker.tracer`),
+and ``tampered``, when present, what the call did to the tracing itself. Which of them count is
+decided on the grading side, per test. Values that are not plain data stay here and cross as
 handles.
+
+The submission's modules import each other by plain names (``from layers import RMSNorm``), and
+the assignment's given modules too: ``siblings`` maps each such name to ``None`` (the file of the
+submission folder) or to a source text (a given module: the grader's copy is the one used, whatever
+the folder holds). Every request runs with those names resolved to this submission's modules
+(:mod:`grader.worker.siblings`), so a lazy import inside a function works as well.
 
 The same class runs in-process for a student's local ``pytest`` and inside the isolated worker
 process for batch grading, so both see identical behaviour. It never reads anything but the
@@ -25,16 +34,19 @@ submission folder.
 
 from __future__ import annotations
 
+import contextlib
 import errno
-import functools
 import importlib.util
 import os
 import sys
 import traceback
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from grader.worker import wire
+from grader.worker.siblings import plain_names
+from grader.worker.tracer import Tracer
 
 MAX_TRACEBACK_CHARS = 4000
 
@@ -50,9 +62,12 @@ class _CallError(Exception):
 class Executor:
     """Loads the modules of ``folder`` lazily and answers requests against them."""
 
-    def __init__(self, folder: str | Path, forbidden_calls: tuple[str, ...] = ()):
+    def __init__(self, folder: str | Path, forbidden_calls: tuple[str, ...] = (),
+                 siblings: dict[str, str | None] | None = None):
         self.folder = Path(folder).resolve()
         self.forbidden_calls = tuple(forbidden_calls)
+        self._tracer = Tracer(self.forbidden_calls) if self.forbidden_calls else None
+        self.siblings = dict(siblings or {})
         self._modules: dict[str, Any] = {}
         self._objects: dict[int, Any] = {}
         self._ids: dict[int, int] = {}
@@ -61,21 +76,23 @@ class Executor:
 
     def handle(self, request: Any) -> dict:
         """Answer one decoded request; never raises."""
-        hits: list[str] = []
+        watched = self._tracer is not None and not (isinstance(request, dict) and request.get("watch") is False)
+        watch = self._tracer.watch() if watched else _Unwatched()
         try:
             if not isinstance(request, dict) or request.get("op") not in _OPS:
                 raise _CallError("BadRequest", f"unknown request {str(request)[:100]}")
-            value = _OPS[request["op"]](self, request, hits)
-            return {"ok": value, "forbidden": sorted(set(hits))}
+            with plain_names(self.siblings, self._module):
+                value = _OPS[request["op"]](self, request, watch)
+            return {"ok": value, **_seen(watch)}
         except _CallError as exc:
-            return self._error(exc.type_name, str(exc), "", hits)
+            return self._error(exc.type_name, str(exc), "", watch)
         except BaseException as exc:  # noqa: BLE001 - everything the submission raises is its result
             if isinstance(exc, KeyboardInterrupt):
                 raise
             if isinstance(exc, OSError) and exc.errno == errno.EFBIG:
-                return self._error("OutputLimitExceeded", "output limit reached: the code printed or "
-                                   "wrote more than the grader keeps", self._student_traceback(exc), hits)
-            return self._error(type(exc).__name__, _safe_str(exc), self._student_traceback(exc), hits,
+                return self._error("FileSizeLimitExceeded", "file size limit reached: the code wrote a "
+                                   "file larger than the grader allows", self._student_traceback(exc), watch)
+            return self._error(type(exc).__name__, _safe_str(exc), self._student_traceback(exc), watch,
                                [cls.__name__ for cls in type(exc).__mro__[:12]])
 
     def encode_reply(self, reply: dict) -> bytes:
@@ -83,22 +100,22 @@ class Executor:
         try:
             return wire.encode(reply, self._handle_of)
         except Exception as exc:  # noqa: BLE001 - a value that cannot be serialised fails the call
-            error = self._error("UnserialisableResult", _safe_str(exc), "", reply.get("forbidden", []))
-            return wire.encode(error)
+            error = self._error("UnserialisableResult", _safe_str(exc), "", _Unwatched())
+            return wire.encode({**error, **{k: reply[k] for k in ("forbidden", "tampered") if k in reply}})
 
     # --- requests ----------------------------------------------------------------------------
 
-    def _call(self, request: dict, hits: list) -> Any:
+    def _call(self, request: dict, watch) -> Any:
         function = self._resolve(request.get("target"))
         args, kwargs = self._arguments(request)
-        with self._tracing(hits):
+        with watch:
             return function(*args, **kwargs)
 
-    def _get(self, request: dict, hits: list) -> Any:
-        with self._tracing(hits):
+    def _get(self, request: dict, watch) -> Any:
+        with watch:
             return self._resolve(request.get("target"))
 
-    def _backward(self, request: dict, hits: list) -> dict:
+    def _backward(self, request: dict, watch) -> dict:
         import torch
 
         function = self._resolve(request.get("target"))
@@ -109,21 +126,22 @@ class Executor:
             holder, index = (args, key) if isinstance(key, int) else (kwargs, key)
             holder[index] = holder[index].detach().clone().requires_grad_(True)
             leaves.append(holder[index])
-        with self._tracing(hits), torch.enable_grad():
+        with watch, torch.enable_grad():
             value = function(*args, **kwargs)
             index = request.get("output_index")
             output = value if index is None else value[index]
             if not isinstance(output, torch.Tensor) or not output.requires_grad:
                 raise _CallError("NoGradient", "the output is not connected to the inputs by "
                                  "autograd (was it detached, or computed with NumPy?)")
+            watch.graph(value)
             grads = torch.autograd.grad(output, leaves, request.get("grad_output"),
                                         allow_unused=True)
         return {"value": value, "grads": list(grads)}
 
-    def _ping(self, request: dict, hits: list) -> str:
+    def _ping(self, request: dict, watch) -> str:
         return "pong"
 
-    def _reset(self, request: dict, hits: list) -> None:
+    def _reset(self, request: dict, watch) -> None:
         import random
 
         import torch
@@ -170,14 +188,22 @@ class Executor:
     def _import(self, name: str) -> Any:
         """The module, or the error every call into it fails with (kept: an import that failed
         once fails again, and a test may call a thousand times)."""
+        given = self.siblings.get(name)
         path = self.folder / f"{name}.py"
-        if not path.is_file():
+        if given is None and not path.is_file():
             return _CallError("MissingModule", f"{name}.py is missing from the submission")
-        spec = importlib.util.spec_from_file_location(f"_submission_{id(self)}_{name}", path)
-        module = importlib.util.module_from_spec(spec)
+        private = f"_submission_{id(self)}_{name}"  # registered, as an import would (dataclasses look it up)
         try:
-            spec.loader.exec_module(module)
+            if given is None:
+                spec = importlib.util.spec_from_file_location(private, path)
+                module = sys.modules[private] = importlib.util.module_from_spec(spec)
+                spec.loader.exec_module(module)
+            else:
+                module = sys.modules[private] = ModuleType(private)
+                module.__file__ = f"{name}.py"
+                exec(compile(given, f"<given file {name}.py>", "exec", dont_inherit=True), module.__dict__)
         except BaseException as exc:  # noqa: BLE001 - an import failure fails the calls into it
+            sys.modules.pop(private, None)
             if isinstance(exc, KeyboardInterrupt):
                 raise
             detail = self._student_traceback(exc)
@@ -209,21 +235,14 @@ class Executor:
             self._objects[self._ids[key]] = obj
         return wire.Handle(self._ids[key], type(obj).__name__)
 
-    def _tracing(self, hits: list):
-        if not self.forbidden_calls:
-            import contextlib
-
-            return contextlib.nullcontext()
-        return _forbidden_tracer(self.forbidden_calls, hits)
-
-    def _error(self, type_name: str, message: str, trace: str, hits, types=()) -> dict:
+    def _error(self, type_name: str, message: str, trace: str, watch, types=()) -> dict:
         """An error reply; ``types`` names the exception's classes, most derived first. Paths
         inside the submission folder are shown relative to it (``example.py``)."""
         inside = f"{self.folder}{os.sep}"
         return {"error": {"type": type_name[:200], "types": [t[:200] for t in types],
                           "message": message.replace(inside, "")[:MAX_TRACEBACK_CHARS],
                           "traceback": trace.replace(inside, "")[-MAX_TRACEBACK_CHARS:]},
-                "forbidden": sorted(set(hits))}
+                **_seen(watch)}
 
     def _student_traceback(self, exc: BaseException) -> str:
         """The traceback's frames that lie in the submission folder (where the student can act)."""
@@ -243,24 +262,19 @@ def _safe_str(exc: BaseException) -> str:
         return "<unprintable exception>"
 
 
-def _forbidden_tracer(names: tuple[str, ...], hits: list):
-    """A TorchFunctionMode that records every torch function whose name contains one of ``names``."""
-    return _tracer_class()(names, hits)
+class _Unwatched(contextlib.nullcontext):
+    """The watch of an executor with nothing forbidden: sees nothing."""
+
+    hits: frozenset = frozenset()
+    tampered: frozenset = frozenset()
+
+    def graph(self, value: Any) -> None:
+        pass
 
 
-@functools.cache
-def _tracer_class():
-    from torch.overrides import TorchFunctionMode
-
-    class ForbiddenTracer(TorchFunctionMode):
-        def __init__(self, names: tuple[str, ...], hits: list):
-            super().__init__()
-            self.names, self.hits = names, hits
-
-        def __torch_function__(self, func, types, args=(), kwargs=None):
-            name = getattr(func, "__name__", "") or ""
-            if any(part in name for part in self.names):
-                self.hits.append(name)
-            return func(*args, **(kwargs or {}))
-
-    return ForbiddenTracer
+def _seen(watch) -> dict:
+    """The reply fields saying what a watched call reached (``tampered`` only when something was)."""
+    fields = {"forbidden": sorted(watch.hits)}
+    if watch.tampered:
+        fields["tampered"] = sorted(watch.tampered)
+    return fields

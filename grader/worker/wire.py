@@ -3,7 +3,11 @@
 Values cross as tagged JSON: nothing is ever unpickled, every size is bounded, and the parser
 raises :class:`WireError` (never anything else) on malformed, truncated, oversized or too deeply
 nested input. Tensors cross as ``(dtype, shape, base64 bytes)``; NumPy arrays and scalars become
-tensors and numbers on the sending side.
+tensors and numbers on the sending side; a ``torch.dtype`` crosses as its name. A CPU
+``torch.Generator`` crosses as its state: the other side gets a new generator in the same state,
+so it draws what the sender's would have drawn next; the sender's own generator does not advance
+(``sample(logits, generator=g)`` called through the channel twice with the same ``g`` draws the
+same tokens twice).
 
 Encodings (``v`` a value):
 
@@ -11,6 +15,8 @@ Encodings (``v`` a value):
                                      a decoded str is always valid UTF-8: a lone surrogate becomes "?")
     list / tuple / dict / bytes   -> {"l": [v...]} / {"u": [v...]} / {"d": [[k, v]...]} / {"b": b64}
     torch.Tensor                  -> {"T": [dtype, shape, b64]}
+    torch.dtype                   -> {"D": "float64"}  (the dtypes tensors may have)
+    torch.Generator (CPU)         -> {"G": ["cpu", b64 of get_state()]}
     an object held by the worker  -> {"H": [handle_id, type_name]}  (decoded as :class:`Handle`)
 
 Example: ``decode(encode([1, (2.5, "a")]))`` -> ``[1, (2.5, "a")]``.
@@ -109,6 +115,13 @@ def _to_json(value: Any, handle_of, depth: int) -> Any:
     tensor = _as_plain_tensor(value)
     if tensor is not None:
         return {"T": _tensor_to_json(tensor)}
+    if kind.__module__.startswith("torch") and kind is _torch().dtype:
+        name = str(value).removeprefix("torch.")
+        if name not in _DTYPES:
+            raise WireError(f"dtype {name} cannot cross the channel")
+        return {"D": name}
+    if kind.__module__.startswith("torch") and kind is _torch().Generator:
+        return {"G": _generator_to_json(value)}
     if handle_of is None:
         raise WireError(f"{kind.__name__} is not plain data")
     return _to_json(handle_of(value), None, depth)
@@ -152,6 +165,13 @@ def _tensor_to_json(tensor) -> list:
     return [dtype, list(tensor.shape), base64.b64encode(data).decode()]
 
 
+def _generator_to_json(generator) -> list:
+    if generator.device.type != "cpu":
+        raise WireError(f"a {generator.device.type} generator cannot cross the channel (only CPU ones)")
+    state = generator.get_state().numpy().tobytes()
+    return ["cpu", base64.b64encode(state).decode()]
+
+
 def _from_json(tree: Any, limits: Limits, depth: int, budget: list) -> Any:
     if depth > limits.max_depth:
         raise WireError("message nested too deeply")
@@ -182,6 +202,12 @@ def _from_json(tree: Any, limits: Limits, depth: int, budget: list) -> Any:
         return _b64(body)
     if tag == "T":
         return _tensor_from_json(body, limits)
+    if tag == "D":
+        if body not in _DTYPES:
+            raise WireError(f"unknown dtype {str(body)[:40]!r}")
+        return getattr(_torch(), body)
+    if tag == "G":
+        return _generator_from_json(body)
     if tag == "H":
         if (not isinstance(body, list) or len(body) != 2 or type(body[0]) is not int
                 or not isinstance(body[1], str)):
@@ -242,6 +268,22 @@ def _tensor_from_json(body: Any, limits: Limits):
     flat = torch.frombuffer(bytearray(raw), dtype=torch.uint8)
     flat = flat.to(torch.bool) if dtype == torch.bool else flat.view(dtype)
     return flat.reshape(shape)
+
+
+def _generator_from_json(body: Any):
+    if not isinstance(body, list) or len(body) != 2 or body[0] != "cpu":
+        raise WireError("malformed generator")
+    raw = _b64(body[1])
+    if len(raw) > 1 << 16:
+        raise WireError(f"generator state of {len(raw)} bytes is too large")
+    torch = _torch()
+    generator = torch.Generator()
+    try:
+        generator.set_state(torch.frombuffer(bytearray(raw), dtype=torch.uint8) if raw
+                            else torch.empty(0, dtype=torch.uint8))
+    except Exception as exc:  # noqa: BLE001 - whatever torch thinks of the bytes, it is malformed
+        raise WireError(f"malformed generator state: {str(exc)[:200]}") from None
+    return generator
 
 
 def request_label(request: dict) -> str:

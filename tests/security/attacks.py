@@ -146,10 +146,15 @@ def causal_mask(seq_len, *, device=None):
     return torch.ones((), dtype=torch.bool).expand(40_000, 40_000)  # 1.6e9 elements
 ''', lost=MASKS, message=r"memory limit exceeded in attention\.causal_mask|exceeds"),
     Attack("print_flood", "attention", KEEP + '''
+import sys
+
+print("x" * (20 << 20))  # 20 MiB at import: printing never costs points, only what is kept is cut
+
 def causal_mask(seq_len, *, device=None):
-    print("x" * 20_000_000)
+    print(f"causal_mask({seq_len})", "y" * 100_000)
+    sys.stderr.write("z" * 100_000)
     return _reference_causal_mask(seq_len, device=device)
-''', lost=MASKS, message=r"output limit reached"),
+''', message=r"output truncated: the code printed [\d,]+ bytes; the first 1,000,000 are kept"),
     Attack("large_files", "attention", KEEP + '''
 import os
 
@@ -163,7 +168,7 @@ def causal_mask(seq_len, *, device=None):
             if folder == ".":
                 raise
     return _reference_causal_mask(seq_len, device=device)
-''', lost=MASKS, message=r"output limit reached"),
+''', lost=MASKS, message=r"file size limit reached"),
     Attack("spawn_processes", "attention", KEEP + '''
 import ctypes, os, time
 

@@ -7,7 +7,9 @@ in the grader's environment, a loopback listener counting connections, and TMPDI
 the test's folder (so every worker's scratch directory, and any process still working in one,
 can be found afterwards). The tests then read what the batch left behind.
 
-Run alone with ``python -m pytest tests/security -q``.
+Two batches: ``fast`` (the default tier) grades most attacks, one of each kind, with short limits;
+``full`` (the slow tier: ``python -m pytest --slow -m slow tests/security``) grades every attack
+with the limits of a real run.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ import os
 import re
 import secrets
 import select
-import shutil
 import socket
 import subprocess
 import sys
@@ -30,9 +31,8 @@ from string import Template
 import pytest
 
 from grader.isolation.pool import MAX_TIMEOUTS
+from tests.security import copy_reference
 from tests.security.attacks import ATTACKS, Attack
-
-pytestmark = pytest.mark.slow  # the slow tier: python -m pytest --slow
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "reference" / "01"
@@ -40,6 +40,22 @@ EXERCISES = ("masks", "params")
 FULL = {"masks": 10.0, "params": 10.0}
 NORMAL = ("aa-reference", "zz-reference")
 CANARY = "GRADER_SECURITY_CANARY"
+FAST = ("exit_at_import", "os_exit_in_call", "infinite_loop", "allocate_gigabytes", "print_flood", "large_files",
+        "spawn_processes", "patch_checkers", "gc_scan", "environment_secrets", "network", "pickle_payload",
+        "write_results")
+TIERS = {"fast": ([a for a in ATTACKS if a.name in FAST], ("call_seconds=2", "memory_mb=256")),
+         "full": (ATTACKS, ("call_seconds=3", "memory_mb=512"))}
+TIMED_OUT = {"fast": ["infinite_loop", "allocate_gigabytes"], "full": ["long_sleep", "allocate_gigabytes"]}
+
+
+def tiers():
+    """Both batches: the fast one in the default tier, the full one in the slow tier."""
+    return [pytest.param("fast"), pytest.param("full", marks=pytest.mark.slow)]
+
+
+def per_attack():
+    return [pytest.param(tier, attack, id=f"{tier}-{attack.name}", marks=[pytest.mark.slow] * (tier == "full"))
+            for tier, (attacks, _) in TIERS.items() for attack in attacks]
 
 
 class Listener:
@@ -85,6 +101,7 @@ class Batch:
     rows: dict
     reached: list
     before: dict  # snapshots of the folders no worker may write to
+    attacks: list  # the names of the attacks graded
 
 
 def build(attack: Attack, folder: Path, values: dict) -> None:
@@ -94,13 +111,6 @@ def build(attack: Attack, folder: Path, values: dict) -> None:
     target.write_text(target.read_text() + "\n\n" + Template(attack.snippet).substitute(values))
     for name, text in attack.files.items():
         (folder / name).write_text(text)
-
-
-def copy_reference(folder: Path) -> None:
-    folder.mkdir(parents=True)
-    for source in REFERENCE.glob("*.py"):
-        if not source.name.startswith("test_"):
-            shutil.copy(source, folder / source.name)
 
 
 def snapshot(*folders: Path) -> dict:
@@ -115,7 +125,20 @@ def snapshot(*folders: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def batch(tmp_path_factory) -> Batch:
+def batches(tmp_path_factory) -> dict:
+    return {}
+
+
+@pytest.fixture
+def batch(request, batches, tmp_path_factory) -> Batch:
+    """The batch of the test's tier (``tier`` parameter), graded once per module."""
+    tier = request.node.callspec.params["tier"]
+    if tier not in batches:
+        batches[tier] = grade_batch(tmp_path_factory, *TIERS[tier])
+    return batches[tier]
+
+
+def grade_batch(tmp_path_factory, attacks: list[Attack], limits: tuple[str, ...]) -> Batch:
     base = tmp_path_factory.mktemp("security")
     token = "sec" + secrets.token_hex(5)
     submissions, out, scratch = base / "class", base / "out", base / "tmp"
@@ -126,12 +149,12 @@ def batch(tmp_path_factory) -> Batch:
               "sentinel": base / f"{token}-unpickled"}
     for name in NORMAL:
         copy_reference(submissions / name)
-    for attack in ATTACKS:
+    for attack in attacks:
         build(attack, submissions / attack.name, values)
     before = snapshot(submissions, REFERENCE)
     secret = "canary-" + secrets.token_hex(8)
     command = [sys.executable, "-m", "grader", "grade", "01", str(submissions), "--out", str(out),
-               "--jobs", "2", "--limit", "memory_mb=512", "--limit", "call_seconds=3",
+               "--jobs", "2", *(arg for limit in limits for arg in ("--limit", limit)),
                *(arg for exercise in EXERCISES for arg in ("--exercise", exercise))]
     env = {**os.environ, CANARY: secret, "TMPDIR": str(scratch), "COLUMNS": "200"}
     try:
@@ -144,7 +167,7 @@ def batch(tmp_path_factory) -> Batch:
         with open(out / "grades.csv") as handle:
             rows = {row["student"]: row for row in csv.DictReader(handle)}
     return Batch(base, submissions, out, scratch, token, secret, values["sentinel"], run, rows,
-                 listener.reached, before)
+                 listener.reached, before, [a.name for a in attacks])
 
 
 def feedback(batch: Batch, student: str) -> str:
@@ -155,19 +178,21 @@ def points(batch: Batch, student: str) -> dict[str, float]:
     return {exercise: float(batch.rows[student][exercise]) for exercise in EXERCISES}
 
 
-def test_the_batch_finished_and_graded_everyone(batch):
+@pytest.mark.parametrize("tier", tiers())
+def test_the_batch_finished_and_graded_everyone(batch, tier):
     assert batch.run.returncode == 0, batch.run.stderr[-3000:]
-    assert set(batch.rows) == {*NORMAL, *(a.name for a in ATTACKS)}
+    assert set(batch.rows) == {*NORMAL, *batch.attacks}
 
 
+@pytest.mark.parametrize("tier", tiers())
 @pytest.mark.parametrize("student", NORMAL)
-def test_normal_students_keep_full_marks(batch, student):
+def test_normal_students_keep_full_marks(batch, tier, student):
     assert points(batch, student) == FULL
     assert "## Limits hit" not in feedback(batch, student)
 
 
-@pytest.mark.parametrize("attack", ATTACKS, ids=lambda a: a.name)
-def test_an_attack_earns_nothing_and_is_told_why(batch, attack):
+@pytest.mark.parametrize(("tier", "attack"), per_attack())
+def test_an_attack_earns_nothing_and_is_told_why(batch, tier, attack):
     got = points(batch, attack.name)
     for exercise in EXERCISES:
         if exercise in attack.zero:
@@ -181,14 +206,16 @@ def test_an_attack_earns_nothing_and_is_told_why(batch, attack):
     assert len(text) < 60_000  # floods are cut, not copied into the feedback
 
 
-@pytest.mark.parametrize("student", ["long_sleep", "allocate_gigabytes"])
-def test_a_function_over_a_limit_twice_is_not_called_again(batch, student):
-    events = json.loads((batch.out / student / "results.json").read_text())["extra_data"]["events"]
-    assert len(events) == MAX_TIMEOUTS
-    assert "was not called again" in feedback(batch, student)
+@pytest.mark.parametrize("tier", tiers())
+def test_a_function_over_a_limit_twice_is_not_called_again(batch, tier):
+    for student in TIMED_OUT[tier]:
+        events = json.loads((batch.out / student / "results.json").read_text())["extra_data"]["events"]
+        assert len(events) == MAX_TIMEOUTS, student
+        assert "was not called again" in feedback(batch, student)
 
 
-def test_nothing_is_written_outside_the_workers_scratch(batch):
+@pytest.mark.parametrize("tier", tiers())
+def test_nothing_is_written_outside_the_workers_scratch(batch, tier):
     assert snapshot(batch.submissions, REFERENCE) == batch.before
     assert not batch.sentinel.exists(), "a returned pickle was unpickled"
     forged = batch.token.upper().encode()  # what write_results writes wherever it can
@@ -202,7 +229,8 @@ def test_nothing_is_written_outside_the_workers_scratch(batch):
     assert not list(batch.scratch.iterdir()), "a worker's scratch directory was left behind"
 
 
-def test_no_process_is_left_behind(batch):
+@pytest.mark.parametrize("tier", tiers())
+def test_no_process_is_left_behind(batch, tier):
     scratch = str(batch.scratch)
     left = []
     for entry in Path("/proc").iterdir():
@@ -218,18 +246,21 @@ def test_no_process_is_left_behind(batch):
     assert not left
 
 
-def test_the_canary_secret_is_never_visible(batch):
+@pytest.mark.parametrize("tier", tiers())
+def test_the_canary_secret_is_never_visible(batch, tier):
     assert batch.secret not in batch.run.stdout + batch.run.stderr
     for path in batch.out.rglob("*"):
         if path.is_file():
             assert batch.secret.encode() not in path.read_bytes(), path
 
 
-def test_no_connection_reaches_the_loopback_listener(batch):
+@pytest.mark.parametrize("tier", tiers())
+def test_no_connection_reaches_the_loopback_listener(batch, tier):
     assert batch.reached == []
 
 
-def test_results_record_the_isolation_level(batch):
+@pytest.mark.parametrize("tier", tiers())
+def test_results_record_the_isolation_level(batch, tier):
     levels = {json.loads((batch.out / s / "results.json").read_text())["extra_data"]["isolation"]
               for s in batch.rows}
     assert len(levels) == 1 and next(iter(levels)).startswith("process+rlimits")

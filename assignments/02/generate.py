@@ -1,0 +1,73 @@
+"""From logits to text: next-token probabilities, sampling with a generator, and the generation loop.
+
+`next_token_probs` turns logits into the distribution the next token is drawn from (temperature,
+top-k, top-p); `sample` draws from it with `torch.multinomial`, so that the same generator state
+gives the same tokens everywhere; `generate` runs a model token by token, with a KV cache.
+"""
+
+import torch
+from model import KVCache
+
+
+def next_token_probs(logits, temperature=1.0, top_k=None, top_p=None):
+    """The probabilities of the next token, (..., V), in the dtype of `logits`, summing to 1.
+
+    In this order:
+    1. `temperature == 0`: a one-hot of the argmax (the lowest index among ties); nothing else applies.
+    2. Divide the logits by `temperature`.
+    3. `top_k`: keep every logit `>=` the k-th largest (all ties at the k-th place are kept;
+       `top_k >= V` keeps every token); the others get probability 0.
+    4. Softmax over the last dimension.
+    5. `top_p`: sort the probabilities in descending order (ties in index order) and keep a token
+       when the sum of the sorted probabilities *before* it is `< top_p` (so at least one token,
+       and the smallest such set); the others get probability 0.
+    6. Renormalise so that the kept probabilities sum to 1.
+
+    Raises:
+        ValueError: for temperature < 0, top_k < 1, or top_p outside (0, 1] (at temperature 0 too).
+
+    Example: next_token_probs(torch.tensor([2.0, 1.0, 1.0, 0.0]), top_k=2)
+        -> [0.5761, 0.2119, 0.2119, 0.0]   (the tie at the 2nd place is kept)
+    """
+    raise NotImplementedError("sampling: not implemented yet")
+
+
+def sample(logits, *, temperature=1.0, top_k=None, top_p=None, generator=None):
+    """Draw one token per row of `logits` (..., V): a LongTensor of shape `logits.shape[:-1]`.
+
+    Exactly `torch.multinomial(probs.reshape(-1, V), 1, generator=generator)` reshaped to
+    `logits.shape[:-1]` (a 0-d tensor for 1-D logits), with `probs = next_token_probs(logits,
+    temperature, top_k, top_p)`, so that the same generator state draws the same tokens.
+    `temperature == 0` returns the argmax without drawing.
+
+    Example: sample(torch.tensor([[0.0, 9.0], [9.0, 0.0]]), temperature=0) -> tensor([1, 0])
+    """
+    raise NotImplementedError("sampling: not implemented yet")
+
+
+def generate(model, ids, max_new_tokens, *, temperature=0.0, top_k=None, top_p=None, eos_id=None, pad_id=0,
+             generator=None, use_cache=True):
+    """Extend each row of `ids` (B, T) by up to `max_new_tokens` tokens drawn from `model`.
+
+    Each step calls `sample` once on the last position's logits of all rows (B, V), finished or not
+    (greedy at temperature 0), sets the new tokens of rows that are already finished to `pad_id`,
+    and appends the new column. A row is finished once it has *generated* `eos_id` (an `eos_id` in
+    the prompt does not count); with `eos_id=None` no row finishes. The loop stops after
+    `max_new_tokens` steps, or as soon as every row is finished.
+
+    With `use_cache=True` the prompt is fed once, then one token per step, through
+    `KVCache(model.cfg.n_layers)`; with `use_cache=False` the model sees the whole sequence at
+    every step. Both give the same tokens for the same generator state.
+
+    Runs under `torch.no_grad()` with the model in eval mode, and puts the model back in the mode
+    it was in (`model.train(was_training)`).
+
+    Returns:
+        A LongTensor (B, T + steps): the prompt followed by the generated tokens.
+
+    Raises:
+        ValueError: when T < 1, max_new_tokens < 0 or T + max_new_tokens > model.cfg.max_seq_len.
+
+    Example: generate(model, torch.tensor([[5, 7]]), 3) -> tensor([[5, 7, a, b, c]]), the greedy tokens
+    """
+    raise NotImplementedError("generate: not implemented yet")

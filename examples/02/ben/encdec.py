@@ -1,0 +1,62 @@
+"""Cross-attention: how the decoder of an encoder-decoder model reads the encoder's outputs.
+
+Write it from scratch: reaching `torch.nn.functional.scaled_dot_product_attention`,
+`torch.nn.MultiheadAttention`, `torch.nn.functional.multi_head_attention_forward` or
+`torch.nn.Transformer*` (by any route) scores 0 for the exercise `cross`.
+"""
+
+
+import math
+
+import torch
+import torch.nn as nn
+
+
+class CrossAttention(nn.Module):
+    """Multi-head attention from decoder positions (queries) to encoder positions (keys, values).
+
+    Submodules `q_proj`, `k_proj`, `v_proj`, `out_proj`: each `Linear(d_model, d_model, bias=bias)`.
+    Raises ValueError when d_model % n_heads != 0 or a size is < 1. (The default `bias=False`
+    follows this assignment's configuration, unlike `nn.MultiheadAttention`.)
+
+    `forward(x, memory, memory_mask=None)`:
+    - queries from `x` (B, T, d_model), keys and values from `memory` (B, S, d_model); heads split
+      as in `CausalSelfAttention`, scores scaled by `1 / sqrt(head_dim)`;
+    - no positional encoding and **no causal mask**: every decoder position sees every encoder
+      position;
+    - `memory_mask` (B, S) bool, True at real encoder positions (False: padding, never attended);
+      a batch row whose mask is all False gets a zero attention output (then `out_proj`, so its
+      bias);
+    - returns (B, T, d_model).
+
+    Matches `torch.nn.MultiheadAttention(d_model, n_heads, bias=bias, batch_first=True)` called with
+    `key_padding_mask = ~memory_mask`, given the same weights (on rows not fully masked).
+    """
+
+    def __init__(self, d_model, n_heads, bias=False):
+        super().__init__()
+        if d_model < 1 or n_heads < 1:
+            raise ValueError(f"d_model and n_heads must be >= 1, got {d_model} and {n_heads}")
+        if d_model % n_heads != 0:
+            raise ValueError(f"d_model={d_model} is not divisible by n_heads={n_heads}")
+        self.n_heads = n_heads
+        self.q_proj = nn.Linear(d_model, d_model, bias=bias)
+        self.k_proj = nn.Linear(d_model, d_model, bias=bias)
+        self.v_proj = nn.Linear(d_model, d_model, bias=bias)
+        self.out_proj = nn.Linear(d_model, d_model, bias=bias)
+
+    def forward(self, x, memory, memory_mask=None):
+        B, T, C = x.shape
+        S, H = memory.shape[1], self.n_heads
+        d = C // H
+        q = self.q_proj(x).reshape(B, T, H, d)
+        k = self.k_proj(memory).reshape(B, S, H, d)
+        v = self.v_proj(memory).reshape(B, S, H, d)
+        scores = torch.einsum("bthd,bshd->bhts", q, k) / math.sqrt(d)
+        if memory_mask is None:
+            weights = scores.softmax(-1)
+        else:
+            keep = memory_mask[:, None, None, :]
+            weights = scores.masked_fill(~keep, -1e9).softmax(-1) * keep.any(-1, keepdim=True)
+        out = torch.einsum("bhts,bshd->bthd", weights, v).reshape(B, T, C)
+        return self.out_proj(out)
