@@ -263,19 +263,22 @@ def _default_tolerances(dtype) -> tuple[float, float]:
 
 
 def _side_by_side(expected, got, where: tuple) -> str:
-    """Expected and got, small enough to read: whole when small, else a window of at most 6 x 6
-    values (of the 2-D slice) around the largest difference, labelled with its index ranges."""
+    """Expected and got, small enough to read: whole when small and at most one 2-D block, else
+    the 2-D block of the largest difference, whole up to 6 x 6 values, else a window of 6 x 6
+    values around it, labelled with its index ranges."""
     from grader.grading.feedback import MAX_SHOWN_VALUES, show
 
-    if expected.numel() <= MAX_SHOWN_VALUES or expected.dim() == 0:
+    blocks = expected[..., 0, 0].numel() if expected.dim() > 2 else 1
+    if (expected.numel() <= MAX_SHOWN_VALUES and blocks == 1) or expected.dim() == 0:
         return f"expected: {show(expected)}\ngot: {show(got)}"
-    index = [str(i) for i in where[:-2]]
     window = []
     for axis in range(max(0, expected.dim() - 2), expected.dim()):
         start = max(0, min(where[axis] - 2, expected.shape[axis] - 6))
         window.append(slice(start, start + 6))
     key = (*where[:-2], *window) if expected.dim() >= 2 else tuple(window)
-    label = "[" + ", ".join(index + [f"{w.start}:{min(w.stop, n)}" for w, n in
-                                     zip(window, expected.shape[-len(window):])]) + "]"
-    return (f"expected{label} (around the largest difference): {show(expected[key])}\n"
+    ranges = [":" if w.start == 0 and w.stop >= n else f"{w.start}:{min(w.stop, n)}"
+              for w, n in zip(window, expected.shape[-len(window):])]
+    label = "[" + ", ".join([str(i) for i in where[:-2]] + ranges) + "]"
+    around = "the block with" if all(r == ":" for r in ranges) else "around"
+    return (f"expected{label} ({around} the largest difference): {show(expected[key])}\n"
             f"got{label}: {show(got[key])}")

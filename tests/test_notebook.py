@@ -64,7 +64,7 @@ def test_notebook_holds_the_handout_and_one_stub_cell_per_module():
     stubs = generate.published_files(ASSIGNMENT)
     assert [c.metadata.nbgrader.grade_id for c in code] == [*ASSIGNMENT.student_modules, "check"]
     check = code.pop()
-    assert check.source == notebook.CHECK_CELL and check.metadata.nbgrader.locked
+    assert check.source == notebook.check_cell(ASSIGNMENT) and check.metadata.nbgrader.locked
     assert not check.metadata.nbgrader.solution and not check.metadata.editable
     for cell in code:
         module = cell.metadata.nbgrader.grade_id
@@ -82,17 +82,21 @@ def test_notebook_holds_the_handout_and_one_stub_cell_per_module():
     assert order.index("attention") > order.index("handout-17") > order.index("handout-14")
 
 
-def test_the_notebook_speaks_of_cells_and_its_check_cell_not_of_files_and_pytest():
-    cells = nbformat.read(COMMITTED, as_version=4).cells
-    text = "\n".join(c.source for c in cells if c.cell_type == "markdown")
-    for file_words in ("You edit six files", "pytest assignments/01", "repository root", "pytest -v",
-                       "<!--", "-->"):
+@pytest.mark.parametrize("assignment_id", assignment_ids())
+def test_the_notebook_speaks_of_cells_and_its_check_cell_not_of_files_and_pytest(assignment_id):
+    definition = assignment.load(ROOT / "reference" / assignment_id)
+    published = ROOT / "assignments" / assignment_id
+    cells = nbformat.read(published / notebook.notebook_name(definition), as_version=4).cells
+    text = " ".join(" ".join(c.source.split()) for c in cells if c.cell_type == "markdown")
+    for file_words in ("You edit", f"pytest assignments/{assignment_id}", "repository root", "pytest -v",
+                       "--submission", "<!--", "-->"):
         assert file_words not in text, file_words
-    for notebook_words in ("code cells of this notebook", "check cell", 'check("sdpa")',
-                           "check(verbose=True)", "named\nonly in the feedback on your graded submission"):
+    for notebook_words in ("code cells of this notebook", "Your submission is this notebook", "check cell",
+                           'check("', "check(verbose=True)", "named only in the feedback on your graded submission"):
         assert notebook_words in text, notebook_words
-    readme = (PUBLISHED / "README.md").read_text()  # the handout still speaks of files
-    assert "You edit six files" in readme and "pytest assignments/01 -k sdpa" in readme
+    readme = (published / "README.md").read_text()  # the handout still speaks of files
+    assert "You edit" in readme and f"pytest assignments/{assignment_id} -k " in readme
+    assert f'check("{definition.exercises[0].id}")' in cells[-1].source
 
 
 def test_notebook_words_replace_the_files_only_passages():

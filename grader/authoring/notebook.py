@@ -48,12 +48,17 @@ _FENCE = "```"
 _STUB_RAISE = re.compile(r'(\s*)raise NotImplementedError\(".+: not implemented yet"\)')  # see generate
 FILES_ONLY, NOTEBOOK_ONLY = "<!-- files only -->", "<!-- notebook only"
 _CLOSING = {FILES_ONLY: "<!-- end files only -->", NOTEBOOK_ONLY: "-->"}  # what ends each passage
-CHECK_CELL = """# Check your work: the public tests on the code of the `# module:` cells above, as this kernel
-# last ran them (run those cells first), then the points estimate. check("masks") checks one
+_CHECK_CELL = """# Check your work: the public tests on the code of the `# module:` cells above, as this kernel
+# last ran them (run those cells first), then the points estimate. check("{exercise}") checks one
 # exercise; check(verbose=True) shows every failure in full.
 from grader.frontends.notebook_check import check
 
 check()"""
+
+
+def check_cell(assignment: Assignment) -> str:
+    """The source of the notebook's last cell, its example the assignment's first exercise."""
+    return _CHECK_CELL.format(exercise=assignment.exercises[0].id)
 
 
 class NotebookError(ValueError):
@@ -84,7 +89,7 @@ def build(assignment: Assignment, published: Path) -> str:
         for module in (m for m in assignment.student_modules if after[m] == index):
             cells.append(_cell("code", module, _solution_cell(module, stubs[f"{module}.py"]), {
                 "nbgrader": _nbgrader(module, solution=True, locked=False)}))
-    cells.append(_cell("code", "check", CHECK_CELL, {
+    cells.append(_cell("code", "check", check_cell(assignment), {
         "deletable": False, "editable": False, "nbgrader": _nbgrader("check", solution=False, locked=True)}))
     notebook = {"cells": cells, "nbformat": 4, "nbformat_minor": 5, "metadata": {
         "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
