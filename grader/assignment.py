@@ -37,6 +37,7 @@ class Exercise:
     names: tuple[str, ...]  # "module.name" of every function / class the exercise covers
     from_scratch: bool = False  # reaching a forbidden torch function scores 0 for the exercise
     forbidden_calls: tuple[str, ...] | None = None  # its own list; None: the assignment's default
+    builds_on: tuple[str, ...] = ()  # earlier exercises whose (student's) code this exercise's code runs
 
 
 @dataclass(frozen=True)
@@ -129,16 +130,21 @@ def load(folder: str | Path) -> Assignment:
         if exercise.forbidden_calls is not None and not exercise.from_scratch:
             raise AssignmentError(f"{path}: exercise {exercise.id} lists forbidden_calls but is not "
                                   "from_scratch: add `from_scratch = true` to its table, or remove the list")
+        earlier = ids[:ids.index(exercise.id)]
+        if any(e not in earlier for e in exercise.builds_on):
+            raise AssignmentError(f"{path}: exercise {exercise.id} builds_on {list(exercise.builds_on)}: each must "
+                                  f"be an exercise listed before it ({', '.join(earlier) or 'none'})")
     return assignment
 
 
 def _exercise(table: dict) -> Exercise:
-    own = table.get("forbidden_calls")
-    if own is not None and not (isinstance(own, list) and all(isinstance(x, str) and x for x in own)):
-        raise ValueError(f"exercise {table.get('id')!r}: forbidden_calls must be a list of names")
+    own, builds_on = table.get("forbidden_calls"), table.get("builds_on", [])
+    for key, value in (("forbidden_calls", own), ("builds_on", builds_on)):
+        if value is not None and not (isinstance(value, list) and all(isinstance(x, str) and x for x in value)):
+            raise ValueError(f"exercise {table.get('id')!r}: {key} must be a list of names")
     return Exercise(id=table["id"], title=table["title"], points=float(table["points"]),
                     names=tuple(table["names"]), from_scratch=bool(table.get("from_scratch", False)),
-                    forbidden_calls=None if own is None else tuple(own))
+                    forbidden_calls=None if own is None else tuple(own), builds_on=tuple(builds_on))
 
 
 def find_folder(start: str | Path) -> Path | None:

@@ -1,9 +1,13 @@
 """One cause per exercise, shown once, in every place feedback appears (feedback.md, which is also
 the pull request's summary, feedback.html, the annotations): the named mistake, else the most
 informative failure, in full; every other failed test on one line; every test and its status
-kept (the HTML page's collapsed listing)."""
+kept (the HTML page's collapsed listing). An exercise whose code runs one that failed too (its
+`builds_on`) says so instead of leading with a failure of its own."""
 
+from dataclasses import replace
 from pathlib import Path
+
+import pytest
 
 from grader import results
 from grader.assignment import load
@@ -138,3 +142,33 @@ def test_a_failure_of_the_leads_cause_in_other_words_keeps_them_on_its_line():
     assert [note for _, note in masks.others] == [
         "same cause", "same cause: attention.causal_mask was not called again: it exceeded a time or memory limit 2 "
         "times already"]
+
+
+def test_an_exercise_whose_code_runs_a_failing_one_says_so_instead_of_its_own_lead(tmp_path):
+    masks = summary.exercise_failures("masks", list(OUTCOMES), builds_on=("sdpa", "params"))
+    assert masks.upstream == ("sdpa",) and masks.from_upstream  # params passed: not named
+    assert summary.upstream_text(masks) == ("masks's code runs your sdpa, which fails tests too: fix it first, "
+                                            "as these failures may come from it.")
+    head, listed = summary.listing(masks)
+    assert head == "Failing tests (3 of 4):" and listed[0] == (masks.lead, "causal_mask(1): values differ at 1 "
+                                                                 "of 1 positions")
+    assert summary.lead_text(masks).splitlines()[1] == summary.upstream_text(masks)
+    own = {e: summary.exercise_failures(e, list(OUTCOMES), builds_on=("masks",)) for e in ("sdpa", "topk", "tokenizer")}
+    assert not any(f.from_upstream for f in own.values())  # a named mistake, a forbidden built-in, a module's import
+    bigger = replace(ASSIGNMENT, exercises=tuple(replace(e, builds_on=("sdpa",) * (e.id == "masks"))
+                                                 for e in ASSIGNMENT.exercises))
+    page = to_feedback_md(replace(RESULT, assignment=bigger))
+    assert "masks's code runs your sdpa" in section(page, "masks") and "```" not in section(page, "masks")
+    assert "- property m_short (public test): causal_mask(1): values differ" in section(page, "masks")
+    assert "<p>masks&#x27;s code runs your sdpa" in html.student_page(replace(RESULT, assignment=bigger))
+
+
+def test_an_exercise_builds_only_on_exercises_listed_before_it(tmp_path):
+    from grader.assignment import AssignmentError
+
+    config = (ROOT / "reference" / "01" / "assignment.toml").read_text()
+    for wrong in ('"plot"', '"nope"', '"mha"'):
+        (tmp_path / "assignment.toml").write_text(config.replace('builds_on = ["sdpa"]\n', f"builds_on = [{wrong}]\n", 1))
+        with pytest.raises(AssignmentError, match=r"exercise topk builds_on \[.*\]: each must be an exercise "
+                                                  r"listed before it \(sdpa, masks\)"):
+            load(tmp_path)

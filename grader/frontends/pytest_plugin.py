@@ -237,7 +237,7 @@ def _one_cause_each(config: pytest.Config, assignment: assignment_mod.Assignment
     reports, order = config.stash[_REPORTS], {}
     nodeids = {id(outcome): nodeid for nodeid, outcome in outcomes.items()}
     for number, exercise in enumerate(assignment.exercises):
-        failures = summary.exercise_failures(exercise.id, list(outcomes.values()))
+        failures = summary.exercise_failures(exercise.id, list(outcomes.values()), exercise.builds_on)
         if failures is None or failures.not_implemented:
             continue
         lead = nodeids[id(failures.lead)]

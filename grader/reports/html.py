@@ -54,7 +54,7 @@ def student_page(result: results.StudentResult) -> str:
     body.append("</table>")
     for exercise in assignment.exercises:
         if any(not o.passed for o in _outcomes_of(result, exercise.id)):
-            body += _exercise_section(exercise.id, exercise.title, list(result.outcomes), result.figures)
+            body += _exercise_section(exercise, list(result.outcomes), result.figures)
     if result.events:
         body += ["<h2>Limits hit while grading</h2><ul>"] + [f"<li>{escape(e)}</li>" for e in result.events]
         body.append("</ul>")
@@ -65,12 +65,13 @@ def student_page(result: results.StudentResult) -> str:
     return _page(f"Feedback {assignment.id}: {result.student}", body)
 
 
-def _exercise_section(exercise_id: str, title: str, outcomes: list, figures) -> list[str]:
-    """An exercise that lost points: its cause once (named mistakes and figures, else the most
-    informative failure), every other failed test on one line, and every test of the exercise
-    with its status and full message in a collapsed section."""
-    failures = summary.exercise_failures(exercise_id, outcomes)
-    section = [f"<h2 id=\"{escape(exercise_id)}\">{escape(exercise_id)} ({escape(title)})</h2>"]
+def _exercise_section(exercise, outcomes: list, figures) -> list[str]:
+    """An exercise that lost points: its cause once (named mistakes and figures, else the exercise
+    it builds on that failed too, else the most informative failure), every other failed test on
+    one line, and every test of the exercise with its status and full message in a collapsed section."""
+    exercise_id = exercise.id
+    failures = summary.exercise_failures(exercise_id, outcomes, exercise.builds_on)
+    section = [f"<h2 id=\"{escape(exercise_id)}\">{escape(exercise_id)} ({escape(exercise.title)})</h2>"]
     if failures.not_implemented:
         return section + ["<p>Not implemented yet.</p>", *_every_test(exercise_id, outcomes)]
     for mistake in failures.mistakes:
@@ -80,7 +81,9 @@ def _exercise_section(exercise_id: str, title: str, outcomes: list, figures) -> 
                     "differ (left: expected, right: yours):</p>",
                     _heatmap_svg(pair),
                     f"<details><summary>that input</summary><pre>{escape(pair.probe)}</pre></details>"]
-    if not failures.mistakes:
+    if failures.from_upstream:
+        section.append(f"<p>{escape(summary.upstream_text(failures))}</p>")
+    elif not failures.mistakes:
         lead = failures.lead
         section += [f"<h3>{escape(lead.test.description)}</h3><p>{summary.test_kind(lead)}</p>",
                     f"<pre>{escape(feedback.split_diagnosis(lead.message)[0])}</pre>"]

@@ -18,6 +18,7 @@ from grader.reports.summary import (
     number,
     printed_excerpt,
     test_kind,
+    upstream_text,
 )
 from grader.results import StudentResult
 
@@ -48,9 +49,10 @@ def to_feedback_md(result: StudentResult) -> str:
 
 
 def _exercise_failures(exercise, outcomes: list[results.TestOutcome]) -> list[str]:
-    """One exercise: its cause once (the named mistakes, else the most informative failure, in
-    full), then every other failed test on one line: its property, and "same cause" or its error."""
-    failures = exercise_failures(exercise.id, outcomes)
+    """One exercise: its cause once (the named mistakes, else the exercise it builds on that
+    failed too, else the most informative failure, in full), then every other failed test on one
+    line: its property, and "same cause" or its error."""
+    failures = exercise_failures(exercise.id, outcomes, exercise.builds_on)
     if failures is None:
         return []
     lines = [f"### {exercise.id} ({exercise.title})", ""]
@@ -58,7 +60,9 @@ def _exercise_failures(exercise, outcomes: list[results.TestOutcome]) -> list[st
         return lines + ["Not implemented yet.", ""]
     for mistake in failures.mistakes:
         lines += ["```", mistake, "```", ""]
-    if not failures.mistakes:
+    if failures.from_upstream:
+        lines += [upstream_text(failures), ""]
+    elif not failures.mistakes:
         lead = failures.lead
         lines += [f"**{lead.test.description}** ({test_kind(lead)})", "", "```",
                   feedback.split_diagnosis(lead.message)[0].rstrip(), "```", ""]

@@ -48,7 +48,11 @@ class Failures:
     the most informative failure (the smallest message; a public test before a hidden one at equal
     size), shown in full; ``others`` every other failed test with a one-line note: "same cause"
     where the diagnosis tags it or its error is the lead's, else the first line of its error;
-    ``not_run`` counts the tests skipped once the exercise reached a forbidden built-in.
+    ``not_run`` counts the tests skipped once the exercise reached a forbidden built-in;
+    ``upstream`` are the exercises it builds on (``builds_on``) that failed tests too (none when
+    the lead's error is its own: a forbidden built-in, its module's import, a limit): without a named mistake of its own, its
+    cause is then theirs, said in one sentence (:func:`upstream_text`), and the lead is one line
+    of the listing like the others.
     An exercise whose every failure is "not implemented yet" has no lead and no others."""
 
     exercise: str
@@ -57,18 +61,26 @@ class Failures:
     others: tuple[tuple[results.TestOutcome, str], ...]
     not_run: int = 0
     tests: int = 0  # how many tests of the exercise ran
+    upstream: tuple[str, ...] = ()
 
     @property
     def not_implemented(self) -> bool:
         return self.lead is None
+
+    @property
+    def from_upstream(self) -> bool:
+        """Its cause is an exercise it builds on (it has no named mistake of its own)."""
+        return bool(self.upstream) and not self.mistakes
 
 
 SAME_CAUSE = "same cause"
 MAX_NOTE_CHARS = 110
 
 
-def exercise_failures(exercise: str, outcomes: list[results.TestOutcome]) -> Failures | None:
-    """The failures of ``exercise`` among ``outcomes`` (None when none of its tests failed)."""
+def exercise_failures(exercise: str, outcomes: list[results.TestOutcome],
+                      builds_on: tuple[str, ...] = ()) -> Failures | None:
+    """The failures of ``exercise`` among ``outcomes`` (None when none of its tests failed);
+    ``builds_on``: the exercises its code runs (:attr:`grader.assignment.Exercise.builds_on`)."""
     mine = [o for o in outcomes if o.test.exercise == exercise]
     failed = [o for o in mine if not o.passed and not _not_run(o)]
     ran = [o for o in failed if o.status != results.NOT_IMPLEMENTED]
@@ -76,7 +88,21 @@ def exercise_failures(exercise: str, outcomes: list[results.TestOutcome]) -> Fai
         return Failures(exercise, (), None, (), tests=len(mine)) if failed else None
     lead = min(ran, key=lambda o: (_size(o.message), o.test.hidden))
     others = tuple((o, _note(o, lead)) for o in failed if o is not lead)
-    return Failures(exercise, tuple(diagnoses(failed)), lead, others, sum(map(_not_run, mine)), len(mine))
+    own = lead.status == results.FORBIDDEN or _SHARED.search(feedback.split_diagnosis(lead.message)[0])
+    upstream = () if own else tuple(e for e in builds_on if any(o.test.exercise == e and not o.passed
+                                                                 for o in outcomes))
+    return Failures(exercise, tuple(diagnoses(failed)), lead, others, sum(map(_not_run, mine)), len(mine),
+                    upstream)
+
+
+def upstream_text(failures: Failures) -> str:
+    """The sentence that stands for the cause of an exercise whose cause is upstream."""
+    names = failures.upstream
+    one = len(names) == 1
+    listed = names[0] if one else f"{', '.join(names[:-1])} and {names[-1]}"
+    them = "it" if one else "them"
+    return (f"{failures.exercise}'s code runs your {listed}, which {'fails' if one else 'fail'} tests too: "
+            f"fix {them} first, as these failures may come from {them}.")
 
 
 def _size(message: str) -> int:
@@ -96,7 +122,12 @@ def _note(outcome: results.TestOutcome, lead: results.TestOutcome) -> str:
     if _cause(message) == _cause(lead_message):
         detail = _detail(message)
         return SAME_CAUSE if detail == _detail(lead_message) else _one_line(f"{SAME_CAUSE}: {detail}")
-    lines = message.splitlines()
+    return _first_line(outcome)
+
+
+def _first_line(outcome: results.TestOutcome) -> str:
+    """The first line of a failure's error (its title line's property when it has none), short."""
+    lines = feedback.split_diagnosis(outcome.message)[0].splitlines()
     return _one_line((lines[1] if len(lines) > 1 else lines[0].split("] ", 1)[-1]).strip())
 
 
@@ -137,24 +168,26 @@ def lead_text(failures: Failures) -> str:
     """The lead failure as one text, cause first: its title line, the named mistakes (if any),
     then its own error, input and reproduce command."""
     title, _, error = feedback.split_diagnosis(failures.lead.message)[0].partition("\n")
-    return "\n".join(part for part in (title, *failures.mistakes, error) if part)
+    upstream = (upstream_text(failures),) if failures.from_upstream else ()
+    return "\n".join(part for part in (title, *upstream, *failures.mistakes, error) if part)
 
 
 def listing(failures: Failures) -> tuple[str, list[tuple[results.TestOutcome, str]]]:
     """The one-line list under an exercise's cause: a heading and (failed test, note) pairs, the
-    lead among them when a named mistake stands above as the cause ("" and [] when there is
-    nothing more to list). When every test of the
+    lead among them when a named mistake or an exercise it builds on stands above as the cause
+    ("" and [] when there is nothing more to list). When every test of the
     exercise fails for the lead's reason and that reason is the module's (it does not import, it
     is missing, it hits a limit), the heading says so and the list is empty: each line would only
     repeat it (``feedback.html`` still lists every test)."""
-    listed = [*([(failures.lead, SAME_CAUSE)] if failures.mistakes else []), *failures.others]
+    lead = (failures.lead, SAME_CAUSE if failures.mistakes else _first_line(failures.lead))
+    listed = [*([lead] if failures.mistakes or failures.from_upstream else []), *failures.others]
     failed = len(failures.others) + 1
     shared = _SHARED.search(feedback.split_diagnosis(failures.lead.message)[0])
     if shared and failed == failures.tests and all(note == SAME_CAUSE for _, note in failures.others):
         return f"All {failed} tests of {failures.exercise} fail this way.", []
     if not listed:
         return "", []
-    head = (f"Failing tests ({failed} of {failures.tests}):" if failures.mistakes
+    head = (f"Failing tests ({failed} of {failures.tests}):" if failures.mistakes or failures.from_upstream
             else f"Other failing tests ({failed} of {failures.tests} fail in all):")
     return head, listed
 
