@@ -50,9 +50,9 @@ class Failures:
     where the diagnosis tags it or its error is the lead's, else the first line of its error;
     ``not_run`` counts the tests skipped once the exercise reached a forbidden built-in;
     ``upstream`` are the exercises it builds on (``builds_on``) that failed tests too (none when
-    the lead's error is its own: a forbidden built-in, its module's import, a limit): without a named mistake of its own, its
-    cause is then theirs, said in one sentence (:func:`upstream_text`), and the lead is one line
-    of the listing like the others.
+    the lead's error is its own: a forbidden built-in, its module's import, a limit): without a
+    named mistake of its own, its cause is then theirs, said in one sentence
+    (:func:`upstream_text`), and the lead is one line of the listing like the others.
     An exercise whose every failure is "not implemented yet" has no lead and no others."""
 
     exercise: str
