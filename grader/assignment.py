@@ -37,6 +37,7 @@ class Exercise:
     names: tuple[str, ...]  # "module.name" of every function / class the exercise covers
     from_scratch: bool = False  # reaching a forbidden torch function scores 0 for the exercise
     forbidden_calls: tuple[str, ...] | None = None  # its own list; None: the assignment's default
+    builds_on: tuple[str, ...] = ()  # earlier exercises whose (student's) code this exercise's code runs
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class Assignment:
     hidden_tests: str = "."  # folder of the hidden tests (test_hidden_*.py), relative to the reference
     limits: dict = field(default_factory=dict)  # worker limits ([limits]; see grader.worker.confine.Limits)
     misconceptions: str = ""  # module of the reference folder cataloguing mistakes (grader.grading.diagnose)
+    public_misconceptions: str = ""  # the catalogue's public part, shipped to students with the stubs
     preload: tuple[str, ...] = ()  # modules the worker template imports once, before any submission
     warm_up: str = ""  # code the worker template runs once after them (what submissions load lazily)
 
@@ -115,6 +117,7 @@ def load(folder: str | Path) -> Assignment:
             forbidden_calls=tuple(data.get("forbidden_calls", ())),
             public_tests=data.get("public_tests", "."), hidden_tests=data.get("hidden_tests", "."),
             limits=dict(data.get("limits", {})), misconceptions=str(data.get("misconceptions", "")),
+            public_misconceptions=str(data.get("public_misconceptions", "")),
             preload=tuple(data.get("preload", ())), warm_up=str(data.get("warm_up", "")))
     except FileNotFoundError:
         raise AssignmentError(f"no {CONFIG_NAME} in {folder}") from None
@@ -127,16 +130,21 @@ def load(folder: str | Path) -> Assignment:
         if exercise.forbidden_calls is not None and not exercise.from_scratch:
             raise AssignmentError(f"{path}: exercise {exercise.id} lists forbidden_calls but is not "
                                   "from_scratch: add `from_scratch = true` to its table, or remove the list")
+        earlier = ids[:ids.index(exercise.id)]
+        if any(e not in earlier for e in exercise.builds_on):
+            raise AssignmentError(f"{path}: exercise {exercise.id} builds_on {list(exercise.builds_on)}: each must "
+                                  f"be an exercise listed before it ({', '.join(earlier) or 'none'})")
     return assignment
 
 
 def _exercise(table: dict) -> Exercise:
-    own = table.get("forbidden_calls")
-    if own is not None and not (isinstance(own, list) and all(isinstance(x, str) and x for x in own)):
-        raise ValueError(f"exercise {table.get('id')!r}: forbidden_calls must be a list of names")
+    own, builds_on = table.get("forbidden_calls"), table.get("builds_on", [])
+    for key, value in (("forbidden_calls", own), ("builds_on", builds_on)):
+        if value is not None and not (isinstance(value, list) and all(isinstance(x, str) and x for x in value)):
+            raise ValueError(f"exercise {table.get('id')!r}: {key} must be a list of names")
     return Exercise(id=table["id"], title=table["title"], points=float(table["points"]),
                     names=tuple(table["names"]), from_scratch=bool(table.get("from_scratch", False)),
-                    forbidden_calls=None if own is None else tuple(own))
+                    forbidden_calls=None if own is None else tuple(own), builds_on=tuple(builds_on))
 
 
 def find_folder(start: str | Path) -> Path | None:

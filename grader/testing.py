@@ -11,10 +11,26 @@
 
 Tests receive the submission as the ``student`` fixture (and hidden tests the ``reference``
 fixture); the same test runs in a student's ``pytest`` and in batch grading.
+
+Names, not positions: a strategy that draws several arguments at once returns them as a
+:func:`named` tuple (or a dataclass deriving from :class:`Named`), so that a failing example
+reads ``query = ...``, ``mask = ...`` instead of an unlabelled tuple::
+
+    Attention = named("query", "key", "value", "mask", "scale")   # once, at module level
+
+    @st.composite
+    def attention_inputs(draw):
+        ...
+        return Attention(q, k, v, m, scale)       # the test still unpacks it: q, k, v, m, s = case
+
+A catalogue of misconceptions names a function's results the same way
+(``Results = named("output", "weights")``, ``Results.of(student.attention.f(...))``), so that
+expected and got read ``output = ...``, ``weights = ...`` instead of ``[0]``, ``[1]``.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import functools
 import math
@@ -27,8 +43,8 @@ from hypothesis import strategies as st
 
 PROFILE = "grader"
 
-__all__ = ["Close", "close", "expect_value_error", "given", "hypothesis_profile", "load_hypothesis_profile",
-           "profile_settings", "settings", "st", "tensors"]
+__all__ = ["Close", "Named", "close", "expect_value_error", "given", "hypothesis_profile",
+           "load_hypothesis_profile", "named", "profile_settings", "settings", "st", "tensors"]
 
 
 def load_hypothesis_profile(max_examples: int = 20, shrink: bool = True) -> None:
@@ -98,12 +114,41 @@ def _print_tensors_compactly() -> None:
     """Hypothesis prints a failing example's tensors with :func:`grader.grading.feedback.show`."""
     from hypothesis.vendor import pretty
 
-    from grader.grading.feedback import show
+    from grader.grading.feedback import PRINTED_INDENT, show
 
     def printer(tensor, p, cycle) -> None:
-        p.text(show(tensor).replace("\n", "\n      "))
+        p.text(show(tensor).replace("\n", "\n" + PRINTED_INDENT))
 
     pretty.for_type_by_name("torch", "Tensor", printer)
+
+
+class Named:
+    """A value whose parts have names: in a failing example it reads as one ``name = value`` line
+    per field instead of one argument holding a tuple. Mix it into a dataclass
+    (``@dataclass class Case(Named): ...``); for a tuple, use :func:`named`."""
+
+    __slots__ = ()
+
+    def _repr_pretty_(self, p, cycle) -> None:  # hypothesis' printer asks for this
+        from grader.grading.feedback import NAMED, PRINTED_INDENT, show
+
+        p.text(NAMED + show(self).replace("\n", "\n" + PRINTED_INDENT))
+
+
+def named(*fields: str, name: str = "Named") -> type:
+    """A tuple type whose parts are called ``fields``: built like a tuple (``T(q, k, v)``),
+    unpacked like one, equal to one, shown field by field (:class:`Named`).
+
+    ``T.of(value)`` names the parts of a value that came back from a submission: a tuple or list
+    of ``len(fields)`` parts becomes a ``T``; anything else is returned as it is (so a result of
+    the wrong shape still compares unequal, as it would have).
+    """
+    base = collections.namedtuple(name, fields)
+
+    def of(cls, value):
+        return cls(*value) if isinstance(value, (tuple, list)) and len(value) == len(fields) else value
+
+    return type(name, (base, Named), {"__slots__": (), "of": classmethod(of)})
 
 
 def tensors(shape, dtype=None, *, integer: bool = False):
@@ -201,10 +246,9 @@ class Close:
         worst = torch.unravel_index(torch.argmax(diff.where(~ok, 0)), diff.shape) if diff.dim() else ()
         where = tuple(int(i) for i in worst)
         raise AssertionError(
-            f"{what}: values differ at {bad} of {ok.numel()} positions (tolerance: "
-            f"atol={atol:.1e}, rtol={rtol:.1e}); the largest difference is at index {where}: "
-            f"expected {e[where].item():.6g}, got {g[where].item():.6g}\n"
-            + _side_by_side(expected, got, where))
+            f"{what}: values differ at {bad} of {ok.numel()} positions; the largest difference is at "
+            f"index {where}: expected {e[where].item():.6g}, got {g[where].item():.6g} (tolerance: "
+            f"atol={atol:.1e}, rtol={rtol:.1e})\n" + _side_by_side(expected, got, where))
 
 
 close = Close()
@@ -219,19 +263,22 @@ def _default_tolerances(dtype) -> tuple[float, float]:
 
 
 def _side_by_side(expected, got, where: tuple) -> str:
-    """Expected and got, small enough to read: whole when small, else a window of at most 6 x 6
-    values (of the 2-D slice) around the largest difference, labelled with its index ranges."""
+    """Expected and got, small enough to read: whole when small and at most one 2-D block, else
+    the 2-D block of the largest difference, whole up to 6 x 6 values, else a window of 6 x 6
+    values around it, labelled with its index ranges."""
     from grader.grading.feedback import MAX_SHOWN_VALUES, show
 
-    if expected.numel() <= MAX_SHOWN_VALUES or expected.dim() == 0:
+    blocks = expected[..., 0, 0].numel() if expected.dim() > 2 else 1
+    if (expected.numel() <= MAX_SHOWN_VALUES and blocks == 1) or expected.dim() == 0:
         return f"expected: {show(expected)}\ngot: {show(got)}"
-    index = [str(i) for i in where[:-2]]
     window = []
     for axis in range(max(0, expected.dim() - 2), expected.dim()):
         start = max(0, min(where[axis] - 2, expected.shape[axis] - 6))
         window.append(slice(start, start + 6))
     key = (*where[:-2], *window) if expected.dim() >= 2 else tuple(window)
-    label = "[" + ", ".join(index + [f"{w.start}:{min(w.stop, n)}" for w, n in
-                                     zip(window, expected.shape[-len(window):])]) + "]"
-    return (f"expected{label} (around the largest difference): {show(expected[key])}\n"
+    ranges = [":" if w.start == 0 and w.stop >= n else f"{w.start}:{min(w.stop, n)}"
+              for w, n in zip(window, expected.shape[-len(window):])]
+    label = "[" + ", ".join([str(i) for i in where[:-2]] + ranges) + "]"
+    around = "the block with" if all(r == ":" for r in ranges) else "around"
+    return (f"expected{label} ({around} the largest difference): {show(expected[key])}\n"
             f"got{label}: {show(got[key])}")

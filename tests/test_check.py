@@ -19,7 +19,7 @@ from grader.authoring import check as checking
 from grader.authoring import scaffold, variants
 from tests.assignments import ROOT, assignment_ids
 
-CHECKS = ["structure", "generate", "notebook", "reference", "stubs", "variants", "misconceptions"]
+CHECKS = ["structure", "generate", "notebook", "reference", "stubs", "variants", "misconceptions", "public"]
 
 
 def sample(assignment, found) -> set[str]:
@@ -99,7 +99,7 @@ def test_new_then_check_passes_in_a_fresh_root(tmp_path):
     checked = grader("check", "99", "--root", str(tmp_path))
     assert checked.returncode == 0, checked.stdout + checked.stderr
     lines = checked.stdout.splitlines()
-    assert lines[-1] == "assignment 99: all 8 checks passed"
+    assert lines[-1] == "assignment 99: all 9 checks passed"
     assert any(line.startswith("ok    reference in an isolated worker") for line in lines)
     again = grader("new", "99", "--title", "Again", "--root", str(tmp_path))
     assert again.returncode == 2 and "already exists" in again.stderr

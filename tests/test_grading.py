@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+from html import escape
 from pathlib import Path
 
 import pytest
@@ -91,7 +92,8 @@ def variant_rows(tmp_path_factory):
             selection = [arg for e in exercises for arg in ("--exercise", e)]
             out = base / assignment_id / f"out{number}"
             grade(submissions, out, "--jobs", "2", *selection, assignment_id=assignment_id)
-            rows.update({(assignment_id, name): row for name, row in read_rows(out / "grades.csv").items()})
+            rows.update({(assignment_id, name): {**row, "feedback.md": str(out / name / "feedback.md")}
+                         for name, row in read_rows(out / "grades.csv").items()})
     return rows
 
 
@@ -151,8 +153,50 @@ def assert_demo_scores(student: str, row: dict) -> None:
 
 
 def test_batch_reports_the_first_failing_input_without_shrinking(graded):
-    feedback = (graded[0] / "out" / "demo-hana" / "feedback.md").read_text()
-    assert "Failing input:" in feedback and "Smallest failing input" not in feedback
+    result = json.loads((graded[0] / "out" / "demo-hana" / "results.json").read_text())
+    outputs = [t["output"] for t in result["tests"]]
+    assert any("Failing input:" in o for o in outputs)
+    assert not any("Smallest failing input" in o for o in outputs)
+
+
+def test_feedback_is_one_cause_per_exercise_and_keeps_every_failing_test(graded):
+    """hana's feedback.md (1,127 lines before causes were shown once) is a fraction of it, yet names
+    every test she failed; feedback.html keeps every test with its status; no tensor is printed
+    as torch prints it, nor a failing input as an unlabelled tuple."""
+    out = graded[0] / "out" / "demo-hana"
+    page, tests = (out / "feedback.md").read_text(), json.loads((out / "results.json").read_text())["tests"]
+    html = (out / "feedback.html").read_text()
+    assert len(page.splitlines()) < 1127 / 3
+    failed = [t for t in tests if t["status"] == "failed"]
+    assert len(failed) > 40
+    for test in failed:
+        description = test["name"].split(": ", 1)[1]
+        assert description in page, description
+        status = test["extra_data"]["outcome"].replace("_", " ")
+        assert escape(f"{status}: {description}") in html, description
+    for text in (page, html):
+        assert "tensor(" not in text and "case=(" not in text and "[0] float" not in text
+
+
+def test_a_one_mistake_submission_gets_short_feedback_with_the_cause_first(variant_rows):
+    """Each variant with one mistake (that grading names): the exercise's section starts with the
+    named mistake; feedback.md is under 80 lines when the mistake costs that exercise alone. A
+    mistake that also costs the exercises whose code runs it (assignment 02's norms run in its
+    block, model, cache and generation) is shown once: each further section is one sentence
+    pointing back and a line per failed test, and the page stays under 100 lines."""
+    for (assignment_id, name), row in variant_rows.items():
+        variant = {v.name: v for v in variants.load_all(load(ROOT / "reference" / assignment_id))}[name]
+        if variant.expect != "loses" or not variant.misconception:
+            continue
+        page = Path(row["feedback.md"]).read_text()
+        sections = page.split("## What to fix\n\n")[1].split("\n\n## ")[0].split("### ")[1:]
+        cause = variant.misconception.split(".")[0]
+        [own] = [s.splitlines() for s in sections if s.startswith(f"{cause} (")]
+        assert own[2] == "```" and own[3].startswith(f"Likely mistake ({variant.misconception}): "), name
+        further = [s for s in sections if not s.startswith(f"{cause} (")]
+        for section in further:
+            assert "'s code runs your " in section.splitlines()[2] and "```" not in section, (name, section)
+        assert len(page.splitlines()) < (100 if further else 80), (name, len(page.splitlines()))
 
 
 def test_forbidden_builtin_scores_zero_with_a_reason(graded):

@@ -75,3 +75,59 @@ def test_figure_pairs_hold_expected_and_student_values_where_they_differ(referen
     expected, got = pairs[0].expected, pairs[0].got
     assert len(expected) == len(got) >= 2 and expected != got
     assert all(abs(sum(row) - 1) < 1e-9 for row in expected)
+
+
+def test_the_public_catalogue_works_from_the_published_folder_alone(tmp_path):
+    """What students get (assignments/01, no reference anywhere) names the mistakes public data can
+    show, the reference's place taken by EXPECTED; grading's catalogue holds the same entries."""
+    import shutil
+
+    published = tmp_path / "01"
+    shutil.copytree(ROOT / "assignments" / "01", published,
+                    ignore=shutil.ignore_patterns("test_*", "*.ipynb"))
+    public = diagnose.load_public(load(published))
+    assert public.misconceptions and public.public == {m.id for m in public.misconceptions}
+    assert public.public <= {m.id for m in CATALOGUE.misconceptions} and not public.figures
+    assert {m.id.split(".")[0] for m in public.misconceptions} == {"sdpa", "topk", "masks", "posenc"}
+    student = variant_submission("sdpa_missing_scale", tmp_path)
+    failed = results.TestOutcome(results.TestDefinition("t.py::a", "sdpa", "a"), results.FAILED, "[sdpa] a")
+    findings = diagnose.diagnose(public, load(published), student, None, [failed])
+    assert [d.id for d in findings.diagnoses] == ["sdpa.missing_scale"]
+    assert "Expected:\n    output = float64 (2, 2):" in findings.outcomes[0].message  # results by name
+
+
+def test_a_public_stand_in_that_disagrees_with_the_reference_is_found():
+    from types import SimpleNamespace
+
+    import torch
+
+    run = lambda m, x: m.attention.causal_mask(x)  # noqa: E731
+    probes = (diagnose.probe(2), diagnose.probe(3))
+    entry = diagnose.Misconception("masks.x", "attention.causal_mask", "words", run=run,
+                                   mistaken=lambda ref, x: None, probes=probes)
+    ones = lambda n: torch.ones(n, n, dtype=torch.bool)  # noqa: E731
+    stand_in = SimpleNamespace(attention=SimpleNamespace(causal_mask=ones))
+    catalogue = diagnose.Catalogue((entry,), public=frozenset({"masks.x"}), expected=stand_in)
+    lower = lambda n: ones(n) if n < 3 else ones(n).tril()  # noqa: E731 - agrees on 2, not on 3
+    reference = SimpleNamespace(attention=SimpleNamespace(causal_mask=lower))
+    assert diagnose.public_disagreements(catalogue, reference) == ["masks.x: on the probe x = 3"]
+
+
+def test_expected_and_got_show_only_the_block_where_they_differ_most(reference, tmp_path):
+    """A probe's results of several 2-D blocks ((B, H, L, S) weights) are shown as one block each,
+    the same block on both sides, by name."""
+    student = variant_submission("mha_head_split_without_transpose", tmp_path)
+    [found] = diagnose.find(CATALOGUE, ASSIGNMENT, student, reference, ["mha"])
+    assert found.id == "mha.head_split_without_transpose"
+    for shown in (found.expected, found.got):
+        lines = shown.splitlines()
+        assert lines[0].startswith("output = float32 (2, 3, 4), the block [") and len(lines) == 8
+        assert lines[4].startswith("weights = float32 (2, 2, 3, 3), the block [")
+    assert found.expected.splitlines()[4] == found.got.splitlines()[4]
+
+
+def test_expected_and_got_show_only_the_results_that_differ(reference, tmp_path):
+    student = variant_submission("complexity_fit_log_coefficient", tmp_path)
+    [found] = diagnose.find(CATALOGUE, ASSIGNMENT, student, reference, ["complexity"])
+    assert found.expected.splitlines() == ["coefficient = 3.0000000000000004", "(the same in yours: exponent)"]
+    assert found.got.splitlines() == ["coefficient = 1.0986122886681098"]

@@ -101,11 +101,12 @@ def test_nbgrader_releases_the_stubs_keeping_signatures_and_docstrings(course):
     assert "def scaled_dot_product_attention(query, key, value" in attention
     assert "### BEGIN SOLUTION" not in attention
     assert '    raise NotImplementedError("not implemented yet")' in attention
+    assert cells[-1].source.endswith("check()")  # the check cell, released as it is
 
 
 def test_an_unfinished_exercise_is_reported_as_such(course):
     feedback = (course / "grader-results" / "unfinished" / "feedback.md").read_text()
-    assert "### masks\n\nNot implemented yet." in feedback
+    assert "### masks (causal, sliding-window and padding masks)\n\nNot implemented yet." in feedback
 
 
 def test_nbgrader_export_lists_the_scores(course):

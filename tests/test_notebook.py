@@ -62,7 +62,10 @@ def test_notebook_holds_the_handout_and_one_stub_cell_per_module():
     MetadataValidator().validate_nb(nb)  # a valid nbgrader source notebook
     code = [c for c in nb.cells if c.cell_type == "code"]
     stubs = generate.published_files(ASSIGNMENT)
-    assert [c.metadata.nbgrader.grade_id for c in code] == list(ASSIGNMENT.student_modules)
+    assert [c.metadata.nbgrader.grade_id for c in code] == [*ASSIGNMENT.student_modules, "check"]
+    check = code.pop()
+    assert check.source == notebook.check_cell(ASSIGNMENT) and check.metadata.nbgrader.locked
+    assert not check.metadata.nbgrader.solution and not check.metadata.editable
     for cell in code:
         module = cell.metadata.nbgrader.grade_id
         unmarked = [x for x in cell.source.splitlines() if x.strip() not in (generate.BEGIN, generate.END)]
@@ -72,10 +75,36 @@ def test_notebook_holds_the_handout_and_one_stub_cell_per_module():
         compile(cell.source, module, "exec")
     markdown = [c for c in nb.cells if c.cell_type == "markdown"]
     assert all(c.metadata.nbgrader.locked and not c.metadata.editable for c in markdown)
-    handout = [line for line in (PUBLISHED / "README.md").read_text().splitlines() if line.strip()]
-    assert [line for c in markdown for line in c.source.splitlines() if line.strip()] == handout
+    handout = notebook.notebook_words((PUBLISHED / "README.md").read_text())
+    assert [line for c in markdown for line in c.source.splitlines() if line.strip()] == \
+        [line for line in handout.splitlines() if line.strip()]
     order = [c.id for c in nb.cells]
     assert order.index("attention") > order.index("handout-17") > order.index("handout-14")
+
+
+@pytest.mark.parametrize("assignment_id", assignment_ids())
+def test_the_notebook_speaks_of_cells_and_its_check_cell_not_of_files_and_pytest(assignment_id):
+    definition = assignment.load(ROOT / "reference" / assignment_id)
+    published = ROOT / "assignments" / assignment_id
+    cells = nbformat.read(published / notebook.notebook_name(definition), as_version=4).cells
+    text = " ".join(" ".join(c.source.split()) for c in cells if c.cell_type == "markdown")
+    for file_words in ("You edit", f"pytest assignments/{assignment_id}", "repository root", "pytest -v",
+                       "--submission", "<!--", "-->"):
+        assert file_words not in text, file_words
+    for notebook_words in ("code cells of this notebook", "Your submission is this notebook", "check cell",
+                           'check("', "check(verbose=True)", "named only in the feedback on your graded submission"):
+        assert notebook_words in text, notebook_words
+    readme = (published / "README.md").read_text()  # the handout still speaks of files
+    assert "You edit" in readme and f"pytest assignments/{assignment_id} -k " in readme
+    assert f'check("{definition.exercises[0].id}")' in cells[-1].source
+
+
+def test_notebook_words_replace_the_files_only_passages():
+    handout = ("# Title\n\n<!-- files only -->\nRun `pytest`.\n<!-- end files only -->\n"
+               "<!-- notebook only\nRun the check cell.\n-->\nBoth.\n")
+    assert notebook.notebook_words(handout) == "# Title\n\nRun the check cell.\nBoth."
+    with pytest.raises(assignment.AssignmentError, match="README.md:2: <!-- notebook only is never closed"):
+        notebook.notebook_words("text\n<!-- notebook only\nnever closed\n")
 
 
 def test_no_solution_line_reaches_the_notebook():

@@ -49,8 +49,11 @@ def test_reference_passes_every_public_test(reference_run):
     assert re.search(r"^total\s+100\.0 / 100", out, re.MULTILINE)
 
 
-def test_a_mistake_names_exercise_property_and_smallest_input_and_how_to_rerun_it(tmp_path):
-    """Run from inside the assignment's folder: the printed command works when pasted there."""
+def test_a_mistake_is_named_once_with_its_input_and_how_to_rerun_the_failure(tmp_path):
+    """One mistake (a missing 1/√d): its cause once, named by the public catalogue, with the probe
+    that shows it argument by argument and the results by name; the exercise's other failures one
+    line each (about 300 lines before, a quarter now). Run from inside the assignment's folder: the
+    printed command works when pasted there."""
     assignment = load(ROOT / "reference" / "01")
     variant = {v.name: v for v in variants.load_all(assignment)}["sdpa_missing_scale"]
     folder = variants.build(variant, assignment, tmp_path / "submission")
@@ -58,7 +61,14 @@ def test_a_mistake_names_exercise_property_and_smallest_input_and_how_to_rerun_i
     run = student_pytest("--submission", str(folder), "-k", "sdpa", cwd=here, tests="")
     out = run.stdout
     assert run.returncode == 1
-    assert "[sdpa] " in out and "Smallest failing input:" in out
+    failures = out.split("= FAILURES =")[1].split("points estimated")[0]
+    named = "Likely mistake (sdpa.missing_scale): your scores are not multiplied by 1/√d_k"
+    assert failures.count(named) == 1
+    assert "    query = float64 (2, 4):" in failures and "    output = float64 (2, 2):" in failures
+    assert "case=" not in out and "[0] " not in out and "tensor(" not in out
+    failed = re.findall(r"^FAILED \S*test_attention\.py::(\w+)", out, re.MULTILINE)
+    assert len(failed) >= 5 and failures.count(": same cause\n") == len(failed) - 1
+    assert len(out.splitlines()) < 100
     assert "grader/" not in out  # no harness frames
     assert re.search(r"^sdpa\s+\d+/\d+\s+\d+\.\d / 20", out, re.MULTILINE)
     command = re.search(r'Reproduce: pytest "([^"]+)"', out).group(1)

@@ -70,13 +70,21 @@ def failing_run(workflow, tmp_path_factory):
 
 
 def test_failing_run_fails_the_step_and_writes_the_summary(failing_run):
+    """The summary leads with the mistake the public tests can name, once, then every failing test
+    of masks on one line: what the README and the workflow promise (no more "hint")."""
     _, run, summary = failing_run
     assert run.returncode == 1, run.stdout[-3000:] + run.stderr[-2000:]
     table = [line for line in summary.splitlines() if line.startswith("| masks")]
     assert len(table) == 1 and "/ 10" in table[0], summary[:2000]
-    assert "causal_mask(3)" in summary and "Smallest failing input" in summary
-    assert 'Reproduce: pytest "assignments/01/test_masks.py::' in summary
-    assert github.ESTIMATE_NOTE in summary
+    masks = summary.split("### masks")[1]
+    assert masks.count("Likely mistake (masks.causal_upper)") == 1 and "Smallest input that shows it" in masks
+    assert masks.index("Likely mistake") < masks.index("Failing tests (")
+    assert "- causal_mask(3) is [[T, F, F], [T, T, F], [T, T, T]] (each token sees itself and the past) " \
+           "(public test): same cause" in masks
+    assert len(summary.splitlines()) < 80 and github.ESTIMATE_NOTE in summary
+    readme = (ROOT / "student_template" / "README.md").read_text()
+    for promise in (readme, WORKFLOW.read_text()):
+        assert "hint" not in promise and "mistake it likely comes from" in " ".join(promise.split())
 
 
 def test_failing_function_gets_one_annotation_on_its_def_line(failing_run):
@@ -89,7 +97,7 @@ def test_failing_function_gets_one_annotation_on_its_def_line(failing_run):
     assert kind == "error"
     assert properties == {"file": "assignments/01/attention.py", "line": str(def_line),
                           "title": "[masks] causal_mask: 3 tests fail"}
-    assert message.startswith("[masks] ") and "causal_mask(3)" in message and "\n" in message
+    assert message.startswith("[masks] ") and "\nLikely mistake (masks.causal_upper)" in message
 
 
 def parse_command(line: str) -> tuple[str, dict[str, str], str]:

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from hypothesis import assume
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
-from grader.testing import Close, close, expect_value_error, given, settings, st, tensors
+from grader.testing import Close, close, expect_value_error, given, named, settings, st, tensors
 
 # float32 gradients are sums over S and E of products that cancel, and the float32 rounding of
 # scores up to |scale| * E * 9 (about 40) reaches them: compare with an absolute tolerance that
@@ -108,6 +108,10 @@ def broadcast_shape(draw, full):
     return tuple(1 if draw(st.integers(0, 3)) == 0 else n for n in full[drop:])
 
 
+# The arguments of one attention call, named in a failing example ("query = ...", "mask = ...").
+AttentionCase = named("query", "key", "value", "mask", "scale", name="AttentionCase")
+
+
 @st.composite
 def attention_case(draw, dtype, *, batch=(2, 2), mask="random", scale="any", min_e=1, max_e=4, integer=False,
                    min_len=1, max_len=4):
@@ -125,7 +129,7 @@ def attention_case(draw, dtype, *, batch=(2, 2), mask="random", scale="any", min
         m = draw(bool_tensors((L, S)))
     s = {"any": st.sampled_from([None, 0.5, 1.0, 2.0]), "none": st.none(),
          "given": st.sampled_from([0.25, 0.5, 2.0, 3.0]), "one": st.just(1.0)}[scale]
-    return q, k, v, m, draw(s)
+    return AttentionCase(q, k, v, m, draw(s))
 
 
 def fully_masked_case(dtype):
@@ -136,7 +140,7 @@ def fully_masked_case(dtype):
         L, S = q.shape[-2], k.shape[-2]
         m = draw(bool_tensors((L, S))).clone()
         m[draw(st.integers(0, L - 1))] = False
-        return q, k, v, m, scale
+        return AttentionCase(q, k, v, m, scale)
     return strategy()
 
 

@@ -7,7 +7,7 @@ its definition, evaluated entry by entry in a plain loop.
 import pytest
 import torch
 
-from grader.testing import close, expect_value_error, given, settings, st
+from grader.testing import close, expect_value_error, given, named, settings, st
 
 MASKS = "masks"
 T_, F_ = True, False
@@ -80,6 +80,10 @@ def test_masks_sliding_window_definition(student, T, window):
                     f"sliding_window_mask({T}, {window}) (window >= seq_len: causal)")
 
 
+# The arguments of padding_mask (lengths as passed, and as a plain list), named in a failing example.
+PaddingCase = named("lengths", "lengths_list", "max_len", name="PaddingCase")
+
+
 @st.composite
 def padding_case(draw):
     lengths = draw(st.lists(st.integers(0, 6), min_size=1, max_size=5))
@@ -88,7 +92,7 @@ def padding_case(draw):
     kind = draw(st.sampled_from(["list", "tuple", "tensor"]))
     convert = {"list": list, "tuple": tuple, "tensor": lambda x: torch.tensor(x, dtype=torch.long)}[kind]
     value = convert(lengths)
-    return value, lengths, max_len
+    return PaddingCase(value, lengths, max_len)
 
 
 @pytest.mark.exercise(MASKS, weight=1.5)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pytest
 import torch
 
-from grader.testing import close, expect_value_error, given, settings, st
+from grader.testing import Named, close, expect_value_error, given, settings, st
 
 PROJECTIONS = ("q_proj", "k_proj", "v_proj", "out_proj")
 
@@ -21,8 +21,9 @@ PROJECTIONS = ("q_proj", "k_proj", "v_proj", "out_proj")
 # --- helpers -----------------------------------------------------------------------------------
 
 @dataclass
-class Case:
-    """One multi-head attention call: sizes, weights (from ``seed``) and inputs."""
+class Case(Named):
+    """One multi-head attention call: sizes, weights (from ``seed``) and inputs (a failing example
+    shows each field on its own line, ``query = ...``)."""
 
     d_model: int
     n_heads: int

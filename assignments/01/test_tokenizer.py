@@ -8,7 +8,7 @@ Ids in the examples: "a" = 97, "b" = 98, "c" = 99, "d" = 100, " " = 32, "<" = 60
 import pytest
 import torch
 
-from grader.testing import expect_value_error, given, settings, st
+from grader.testing import expect_value_error, given, named, settings, st
 
 SPECIALS = ("<pad>", "<bos>", "<eos>")  # the default specials: ids 256, 257, 258
 
@@ -326,12 +326,15 @@ FRAGMENTS = ["a", "b", "ab", "ba", "aab", " ", "the ", "é", "€", "😀", "日
 PLAIN = st.characters(codec="utf-8")  # every code point except the lone surrogates
 
 
+Training = named("text", "vocab_size", name="Training")  # named in a failing example
+
+
 @st.composite
 def trained(draw):
     """(training text, vocab_size): repeated fragments (so merges happen) with specials among them."""
     parts = draw(st.lists(st.sampled_from(FRAGMENTS + ["<eos>", "<pad>"]), min_size=1, max_size=40))
     text = "".join(parts)[:200]
-    return text, draw(st.integers(259, 320))
+    return Training(text, draw(st.integers(259, 320)))
 
 
 def texts(with_specials: bool):

@@ -24,8 +24,9 @@ from lm_checks import (
     weights,
 )
 
-from grader.testing import close, given, settings, st
+from grader.testing import close, given, named, settings, st
 
+Sizes = named("dims", "B", "T", "seed", name="Sizes")
 GPT_LIKE = dict(vocab_size=16, max_seq_len=16, n_layers=1, norm="layernorm", ffn="gelu", positions="learned",
                 bias=True, eps=1e-2)
 LLAMA_LIKE = dict(vocab_size=16, max_seq_len=16, n_layers=1, norm="rmsnorm", ffn="swiglu", positions="rope",
@@ -37,8 +38,8 @@ def sizes(draw, even_heads=False):
     """d_model, n_heads, d_ff, batch, length and a seed (head widths even when RoPE needs it)."""
     n_heads = draw(st.integers(1, 3))
     head_dim = 2 * draw(st.integers(1, 3)) if even_heads else draw(st.integers(1, 4))
-    return dict(d_model=n_heads * head_dim, n_heads=n_heads, d_ff=draw(st.integers(1, 12))), \
-        draw(st.integers(1, 2)), draw(st.integers(1, 6)), draw(st.integers(0, 2**31 - 1))
+    return Sizes(dict(d_model=n_heads * head_dim, n_heads=n_heads, d_ff=draw(st.integers(1, 12))),
+                 draw(st.integers(1, 2)), draw(st.integers(1, 6)), draw(st.integers(0, 2**31 - 1)))
 
 
 def student_block(student, cfg, seed, dtype=torch.float64):

@@ -12,7 +12,10 @@ import pytest
 import torch
 from lm_checks import attention_shapes, loaded, values, weights
 
-from grader.testing import close, expect_value_error, given, settings, st
+from grader.testing import close, expect_value_error, given, named, settings, st
+
+# One drawn case, named in a failing example ("memory_mask = ...").
+CrossCase = named("d_model", "n_heads", "bias", "B", "T", "S", "seed", "memory_mask", name="CrossCase")
 
 
 @st.composite
@@ -25,7 +28,7 @@ def cross_cases(draw, masked=False):
     if masked:
         mask = torch.rand(B, S, generator=torch.Generator().manual_seed(seed)) < 0.7
         mask[:, 0] = True  # every row has a real encoder position
-    return d, n_heads, draw(st.booleans()), B, T, S, seed, mask
+    return CrossCase(d, n_heads, draw(st.booleans()), B, T, S, seed, mask)
 
 
 def torch_mha(d, n_heads, bias, state):

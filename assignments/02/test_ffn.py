@@ -9,15 +9,17 @@ import torch
 import torch.nn.functional as F
 from lm_checks import ffn_shapes, loaded, values, weights
 
-from grader.testing import close, expect_value_error, given, settings, st
+from grader.testing import close, expect_value_error, given, named, settings, st
+
+FFNCase = named("d_model", "d_ff", "bias", "seed", "dtype", "leading_shape", name="FFNCase")
 
 
 @st.composite
 def ffn_cases(draw, kind):
     """(d_model, d_ff, bias, seed, dtype, leading shape)."""
-    return (draw(st.integers(1, 6)), draw(st.integers(1, 8)), draw(st.booleans()),
-            draw(st.integers(0, 2**31 - 1)), draw(st.sampled_from([torch.float64, torch.float32])),
-            tuple(draw(st.lists(st.integers(1, 3), min_size=1, max_size=2))))
+    return FFNCase(draw(st.integers(1, 6)), draw(st.integers(1, 8)), draw(st.booleans()),
+                   draw(st.integers(0, 2**31 - 1)), draw(st.sampled_from([torch.float64, torch.float32])),
+                   tuple(draw(st.lists(st.integers(1, 3), min_size=1, max_size=2))))
 
 
 def linear(x, state, name):

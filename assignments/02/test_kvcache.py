@@ -10,8 +10,9 @@ import pytest
 import torch
 from lm_checks import config, lm_weights, loaded, token_ids, values
 
-from grader.testing import close, expect_value_error, given, settings, st
+from grader.testing import close, expect_value_error, given, named, settings, st
 
+CachedRun = named("cfg", "pieces", "B", "seed", name="CachedRun")
 LLAMA_7B = dict(vocab_size=32000, d_model=4096, n_heads=32, n_layers=32, d_ff=11008, max_seq_len=4096)
 
 
@@ -23,7 +24,7 @@ def cached_runs(draw):
                n_layers=2, d_ff=draw(st.integers(1, 8)), max_seq_len=16, eps=1e-2, rope_base=50.0,
                positions=draw(st.sampled_from(["rope", "learned"])), norm=draw(st.sampled_from(["rmsnorm", "layernorm"])))
     pieces = draw(st.lists(st.integers(1, 4), min_size=2, max_size=4))
-    return cfg, pieces, draw(st.integers(1, 2)), draw(st.integers(0, 2**31 - 1))
+    return CachedRun(cfg, pieces, draw(st.integers(1, 2)), draw(st.integers(0, 2**31 - 1)))
 
 
 def student_lm(student, cfg, seed):

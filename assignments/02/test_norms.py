@@ -9,9 +9,10 @@ import pytest
 import torch
 from lm_checks import loaded, norm_shapes, values, weights
 
-from grader.testing import close, expect_value_error, given, settings, st
+from grader.testing import close, expect_value_error, given, named, settings, st
 
 EPSILONS = (1e-5, 1e-2, 0.5)
+NormCase = named("shape", "eps", "bias", "seed", "dtype", name="NormCase")
 
 
 @st.composite
@@ -19,8 +20,8 @@ def norm_cases(draw, kind):
     """(shape, eps, bias, seed, dtype): up to two leading dimensions, a last dimension of 1..8."""
     shape = (*draw(st.lists(st.integers(1, 3), max_size=2)), draw(st.integers(1, 8)))
     bias = draw(st.booleans()) if kind == "layernorm" else False
-    return (shape, draw(st.sampled_from(EPSILONS)), bias, draw(st.integers(0, 2**31 - 1)),
-            draw(st.sampled_from([torch.float64, torch.float32])))
+    return NormCase(shape, draw(st.sampled_from(EPSILONS)), bias, draw(st.integers(0, 2**31 - 1)),
+                    draw(st.sampled_from([torch.float64, torch.float32])))
 
 
 def student_norm(student, kind, dim, eps, bias, state, dtype):

@@ -13,6 +13,8 @@ wrong and what to fix:
 - the stubs score 0, every exercise "not implemented yet";
 - every variant (:mod:`grader.authoring.variants`) gets exactly its expected effect;
 - every misconception of the catalogue is the one a variant expects to be named;
+- the public part of the catalogue (shipped to students, named in their own runs) gives on every
+  probe what the reference gives, so that a student's run and grading name the same mistakes;
 - with ``isolated``: the reference, graded as students are (a worker process with the
   assignment's limits), scores full marks.
 
@@ -120,6 +122,7 @@ def check(reference: Path, published: Path, isolated: bool = False,
             graded = [v for v in variants if only_variants is None or v.name in only_variants]
             _variants(grader, graded, len(variants), Path(scratch), report, progress)
             _catalogue_coverage(catalogue, variants, report)
+        _public_catalogue(grader, report)
         if isolated:
             progress("grading the reference in an isolated worker", 0, 1)
             _isolated(reference, published, report)
@@ -184,7 +187,7 @@ def _published(assignment: Assignment, published: Path, report: Report) -> None:
         written_by = f"`grader {command} {assignment.id}`"
         try:
             stale = writer.drift(assignment, published)
-        except (generate.RegionError, OSError) as exc:
+        except (generate.RegionError, AssignmentError, OSError) as exc:
             report.add(command, False, f"{where}: {written_by} fails: {exc}")
             continue
         if stale:
@@ -311,6 +314,21 @@ def _catalogue_coverage(catalogue, variants, report: Report) -> None:
     report.settle("misconceptions", problems, "misconceptions: the catalogue and the variants disagree",
                   f"misconceptions: every one of the catalogue ({len(ids)}) is named on a variant with "
                   "exactly that mistake")
+
+
+def _public_catalogue(grader: InProcess, report: Report) -> None:
+    from grader.grading import diagnose
+
+    catalogue, name = grader.catalogue, grader.assignment.public_misconceptions
+    count = sum(m.id in catalogue.public for m in catalogue.misconceptions)
+    if not count:
+        report.add("public", True, "public catalogue: none (every mistake is named in grading only)")
+        return
+    problems = diagnose.public_disagreements(catalogue, grader.reference)
+    report.settle("public", problems, f"public catalogue ({name}): its EXPECTED differs from the reference, "
+                  "so students' own runs would name other mistakes than grading: make EXPECTED compute "
+                  "what the reference does", f"public catalogue ({name}): {_count(count, 'misconception')} "
+                  "named in students' own runs too; its EXPECTED agrees with the reference on every probe")
 
 
 # --- the isolated path --------------------------------------------------------------------------

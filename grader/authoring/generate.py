@@ -102,12 +102,14 @@ def _enclosing_function(tree: ast.Module, lineno: int) -> ast.AST | None:
 
 
 def published_files(assignment: Assignment) -> dict[str, str]:
-    """Every generated file of the published folder: file name -> content."""
+    """Every generated file of the published folder: file name -> content (the stubs, the given
+    files, the public catalogue of misconceptions and ``assignment.toml``)."""
     files = {}
     for module in assignment.student_modules:
         source = (assignment.folder / f"{module}.py").read_text()
         files[f"{module}.py"] = stub_source(source, module, assignment)
-    for name in (*assignment.given_files, CONFIG_NAME):
+    public = (assignment.public_misconceptions,) if assignment.public_misconceptions else ()
+    for name in (*assignment.given_files, *public, CONFIG_NAME):
         text = (assignment.folder / name).read_text()
         if find_regions(text.splitlines(), name):
             raise RegionError(f"{name} is a given file but holds solution regions")

@@ -4,15 +4,27 @@
     read_modules(path)           -> {"example": "# module: example.py\\n...", ...}
 
 The notebook holds the handout (``README.md`` of the published folder) as Markdown cells, one
-per ``#`` / ``##`` section, and one code cell per student module holding its stub, first line
+per ``#`` / ``##`` section, one code cell per student module holding its stub, first line
 ``# module: example.py``, each of the stub's ``raise NotImplementedError(...)`` lines between
-``### BEGIN SOLUTION`` / ``### END SOLUTION``. A module's cell follows the section of its last
-exercise (the first heading that names the exercise id in backticks, e.g. ``## Exercise `scale```);
-a module whose exercises no heading names comes at the end. Cells carry nbgrader's metadata (module cells are
-solution cells whose grade id is the module, Markdown cells are locked), so the notebook also
-serves as an nbgrader source notebook: ``nbgrader generate_assignment`` replaces each marked
-``raise`` line by its own stub and keeps the rest (a solution cell without markers it would
-replace whole, signatures and docstrings included).
+``### BEGIN SOLUTION`` / ``### END SOLUTION``, and last a check cell that runs the public tests on
+the module cells as the kernel ran them (:mod:`grader.frontends.notebook_check`). A module's cell
+follows the section of its last exercise (the first heading that names the exercise id in
+backticks, e.g. ``## Exercise `scale```); a module whose exercises no heading names comes at the
+end. Cells carry nbgrader's metadata (module cells are solution cells whose grade id is the
+module, Markdown cells and the check cell are locked), so the notebook also serves as an nbgrader
+source notebook: ``nbgrader generate_assignment`` replaces each marked ``raise`` line by its own
+stub and keeps the rest (a solution cell without markers it would replace whole, signatures and
+docstrings included).
+
+The handout speaks to students who edit files; where the notebook needs other words, it says
+them between markers on lines of their own (HTML comments, so that the README shows none of it)::
+
+    <!-- files only -->
+    You edit six files in `assignments/01/` ... run `pytest assignments/01`.
+    <!-- end files only -->
+    <!-- notebook only
+    You fill in the code cells of this notebook ... run the check cell at the end.
+    -->
 
 Reading a student's notebook is data only: it is parsed as JSON, never executed. Each code cell
 whose first non-blank line is ``# module: NAME.py`` becomes module NAME, its text kept whole (so
@@ -25,7 +37,7 @@ import json
 import re
 from pathlib import Path
 
-from grader.assignment import Assignment
+from grader.assignment import Assignment, AssignmentError
 from grader.authoring.generate import BEGIN, END, published_files
 
 HANDOUT = "README.md"
@@ -34,6 +46,19 @@ _MODULE_LINE = re.compile(r"#\s*module:\s*([A-Za-z_][A-Za-z0-9_]*)\.py\s*$")
 _HEADING = re.compile(r"#{1,2} ")
 _FENCE = "```"
 _STUB_RAISE = re.compile(r'(\s*)raise NotImplementedError\(".+: not implemented yet"\)')  # see generate
+FILES_ONLY, NOTEBOOK_ONLY = "<!-- files only -->", "<!-- notebook only"
+_CLOSING = {FILES_ONLY: "<!-- end files only -->", NOTEBOOK_ONLY: "-->"}  # what ends each passage
+_CHECK_CELL = """# Check your work: the public tests on the code of the `# module:` cells above, as this kernel
+# last ran them (run those cells first), then the points estimate. check("{exercise}") checks one
+# exercise; check(verbose=True) shows every failure in full.
+from grader.frontends.notebook_check import check
+
+check()"""
+
+
+def check_cell(assignment: Assignment) -> str:
+    """The source of the notebook's last cell, its example the assignment's first exercise."""
+    return _CHECK_CELL.format(exercise=assignment.exercises[0].id)
 
 
 class NotebookError(ValueError):
@@ -52,7 +77,7 @@ def module_header(module: str) -> str:
 def build(assignment: Assignment, published: Path) -> str:
     """The notebook (nbformat 4.5 JSON, written as Jupyter writes it) for ``assignment``, from the
     handout in ``published`` and the stubs :func:`grader.generate.published_files` writes."""
-    sections = split_sections((published / HANDOUT).read_text())
+    sections = split_sections(notebook_words((published / HANDOUT).read_text()))
     stubs = published_files(assignment)
     after = _placement(assignment, sections)
     cells = []
@@ -64,6 +89,8 @@ def build(assignment: Assignment, published: Path) -> str:
         for module in (m for m in assignment.student_modules if after[m] == index):
             cells.append(_cell("code", module, _solution_cell(module, stubs[f"{module}.py"]), {
                 "nbgrader": _nbgrader(module, solution=True, locked=False)}))
+    cells.append(_cell("code", "check", check_cell(assignment), {
+        "deletable": False, "editable": False, "nbgrader": _nbgrader("check", solution=False, locked=True)}))
     notebook = {"cells": cells, "nbformat": 4, "nbformat_minor": 5, "metadata": {
         "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
         "language_info": {"name": "python"}}}
@@ -83,6 +110,23 @@ def _solution_cell(module: str, stub: str) -> str:
         match = _STUB_RAISE.fullmatch(line)
         lines += [f"{match.group(1)}{BEGIN}", line, f"{match.group(1)}{END}"] if match else [line]
     return "\n".join(lines)
+
+
+def notebook_words(markdown: str) -> str:
+    """The handout as the notebook says it: the files-only passages dropped, the notebook-only
+    ones shown (see the module's docstring); raises AssignmentError on a marker left open."""
+    out, inside = [], None
+    for number, line in enumerate(markdown.splitlines(), 1):
+        marker = line.strip()
+        if inside is None and marker in (FILES_ONLY, NOTEBOOK_ONLY):
+            inside = (marker, number)
+        elif inside is not None and marker == _CLOSING[inside[0]]:
+            inside = None
+        elif inside is None or inside[0] == NOTEBOOK_ONLY:
+            out.append(line)
+    if inside is not None:
+        raise AssignmentError(f"{HANDOUT}:{inside[1]}: {inside[0]} is never closed")
+    return "\n".join(out)
 
 
 def split_sections(markdown: str) -> list[str]:
@@ -148,17 +192,23 @@ def read_modules(path: Path) -> dict[str, str]:
     if not isinstance(cells, list):
         raise NotebookError(f"{label} could not be read: it holds no list of cells "
                             "(not a Jupyter notebook in format 4)")
-    modules = {}
-    for cell in cells:
-        if isinstance(cell, dict) and cell.get("cell_type") == "code":
-            source = _source_text(cell.get("source", ""))
-            first = next((line.strip() for line in source.splitlines() if line.strip()), "")
-            match = _MODULE_LINE.match(first)
-            if match:
-                modules[match.group(1)] = source if source.endswith("\n") else source + "\n"
+    modules = modules_of_cells(_source_text(cell.get("source", "")) for cell in cells
+                               if isinstance(cell, dict) and cell.get("cell_type") == "code")
     if not modules:
         raise NotebookError(f"{label} has no code cell whose first line is `# module: NAME.py` "
                             "(keep the first line of each module's cell as it was handed out)")
+    return modules
+
+
+def modules_of_cells(sources) -> dict[str, str]:
+    """Module name -> source of each code cell (its source text, in order) whose first non-blank
+    line is ``# module: NAME.py``; the last cell for a module wins."""
+    modules = {}
+    for source in sources:
+        first = next((line.strip() for line in source.splitlines() if line.strip()), "")
+        match = _MODULE_LINE.match(first)
+        if match:
+            modules[match.group(1)] = source if source.endswith("\n") else source + "\n"
     return modules
 
 

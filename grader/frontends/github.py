@@ -2,9 +2,11 @@
 
 With the option (the student repository's ``.github/workflows/feedback.yml`` passes it), the run
 
-- appends the feedback page (:func:`grader.reports.markdown.to_feedback_md`: points per exercise, then each
-  failure with its smallest input and hint) to the file named by ``$GITHUB_STEP_SUMMARY``, and
-- prints one workflow command per failing function of the submission::
+- appends the feedback page (:func:`grader.reports.markdown.to_feedback_md`: points per exercise, then
+  per exercise its cause once, the mistake named where the public tests can tell, and its other
+  failures one line each) to the file named by ``$GITHUB_STEP_SUMMARY``, and
+- prints one workflow command per failing function of the submission (its most informative
+  failure, the mistake named with it)::
 
       ::error file=assignments/03/example.py,line=44,title=[scale] scale%3A 2 tests fail::...
 
@@ -31,6 +33,7 @@ import pytest
 from grader import assignment as assignment_mod
 from grader import results
 from grader.frontends.local_outcomes import outcomes_by_folder, raised_by, submission_folder
+from grader.reports import summary
 from grader.reports.markdown import to_feedback_md
 
 ANNOTATED = (results.FAILED, results.FORBIDDEN)
@@ -96,9 +99,10 @@ def annotations(assignment: assignment_mod.Assignment, submission: Path,
         count = f"{len(mine)} tests fail" if len(mine) > 1 else "a test fails"
         more = (f"\n\n{len(mine) - 1} more failing tests of {attr}: see the run's summary."
                 if len(mine) > 1 else "")
+        failures = summary.exercise_failures(mine[0].test.exercise, mine)  # the most informative first
         commands.append(workflow_command(
-            "error", mine[0].message + more, file=_shown_path(path), line=str(definition_line(path, attr)),
-            title=f"[{mine[0].test.exercise}] {attr}: {count}"))
+            "error", summary.lead_text(failures) + more, file=_shown_path(path),
+            line=str(definition_line(path, attr)), title=f"[{failures.exercise}] {attr}: {count}"))
     return commands
 
 

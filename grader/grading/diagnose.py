@@ -1,9 +1,19 @@
 """Naming the mistake behind lost points, from an assignment's catalogue of misconceptions.
 
-The catalogue is assignment data: ``misconceptions = "misconceptions.py"`` in ``assignment.toml``
-names a module of the reference folder that defines ``MISCONCEPTIONS`` (a sequence of
-:class:`Misconception`) and, optionally, ``FIGURES`` (a sequence of :class:`Figure`). A
-misconception is checked in one of two ways:
+The catalogue is assignment data, in up to two modules that each define ``MISCONCEPTIONS`` (a
+sequence of :class:`Misconception`):
+
+- ``misconceptions = "misconceptions.py"`` in ``assignment.toml``: a module of the reference
+  folder, never shipped, which may also define ``FIGURES`` (a sequence of :class:`Figure`);
+- ``public_misconceptions = "public_misconceptions.py"``: the mistakes public data can show,
+  shipped to students (``grader generate`` copies it), so that their own run names them too. Its
+  entries never see the reference: the module defines ``EXPECTED``, what they get in its place
+  (the reference's functions as far as the entries use them, computed from public code: what the
+  public tests compare with). Grading checks them the same way, so a student's run and grading
+  name the same mistakes (``grader check`` verifies ``EXPECTED`` against the reference on every
+  probe).
+
+A misconception is checked in one of two ways:
 
 - by comparison: ``run(modules, *args, **kwargs)`` computes a value from a probe input with either
   the student's modules (a :class:`grader.proxy.Submission`) or the reference's, and
@@ -20,15 +30,21 @@ messages. A student call that is unfinished, forbidden or over a limit makes the
 inconclusive: nothing is named. A figure entry records, for a lost exercise, the expected and the
 student's values of a matrix on the smallest probe where they differ (:class:`FigurePair`, drawn
 side by side on the feedback page).
+
+A ``run`` that returns several results names them with :func:`grader.testing.named`
+(``Attention.of(m.attention.f(...))``), so that expected and got read ``output = ...``,
+``weights = ...``; a probe's arguments are named after ``run``'s parameters.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import math
 import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Callable, Iterable
 
 from grader import results
@@ -143,8 +159,14 @@ class FigurePair:
 
 @dataclass(frozen=True)
 class Catalogue:
-    misconceptions: tuple[Misconception, ...] = ()
+    misconceptions: tuple[Misconception, ...] = ()  # the public entries first, then the private ones
     figures: tuple[Figure, ...] = ()
+    public: frozenset = frozenset()  # the ids of the public catalogue's entries
+    expected: Any = None  # what the public entries get in place of the reference (its EXPECTED)
+
+    def reference_for(self, entry: Misconception, reference: Any) -> Any:
+        """What ``entry`` compares with: ``EXPECTED`` for a public entry, else ``reference``."""
+        return self.expected if entry.id in self.public else reference
 
 
 class Raised:
@@ -162,30 +184,59 @@ class _Inconclusive(Exception):
 
 
 def load(assignment: Assignment) -> Catalogue:
-    """The assignment's catalogue (empty when it declares none); raises AssignmentError when the
-    file is missing, an id repeats, or an entry names a function no exercise covers."""
+    """The assignment's whole catalogue, public and private entries (empty when it declares
+    none); raises AssignmentError when a file is missing, an id repeats, or an entry names a
+    function no exercise covers."""
+    public = load_public(assignment)
     if not assignment.misconceptions:
+        return public
+    module = _module(assignment, assignment.misconceptions)
+    private = Catalogue(tuple(getattr(module, "MISCONCEPTIONS", ())), tuple(getattr(module, "FIGURES", ())))
+    return _checked(assignment, replace(public, misconceptions=public.misconceptions + private.misconceptions,
+                                        figures=private.figures), assignment.misconceptions)
+
+
+def load_public(assignment: Assignment) -> Catalogue:
+    """The public part of the catalogue alone (a student's own run: no reference there)."""
+    if not assignment.public_misconceptions:
         return Catalogue()
-    path = assignment.folder / assignment.misconceptions
+    module = _module(assignment, assignment.public_misconceptions)
+    entries = tuple(getattr(module, "MISCONCEPTIONS", ()))
+    catalogue = Catalogue(entries, (), frozenset(m.id for m in entries), getattr(module, "EXPECTED", None))
+    return _checked(assignment, catalogue, assignment.public_misconceptions)
+
+
+def catalogue_module(path: Path) -> ModuleType:
+    """The catalogue module at ``path``, imported once per process (a private catalogue imports
+    the public one through this to share its helpers and probes)."""
+    return _import(str(Path(path).resolve()))
+
+
+def _module(assignment: Assignment, name: str) -> ModuleType:
+    path = assignment.folder / name
     if not path.is_file():
         raise AssignmentError(f"{assignment.folder / 'assignment.toml'} names the misconceptions "
-                              f"file {assignment.misconceptions}, which does not exist")
-    catalogue = _import(str(path), assignment.id)
+                              f"file {name}, which does not exist")
+    return catalogue_module(path)
+
+
+@functools.cache
+def _import(path: str) -> ModuleType:
+    return import_file(Path(path), f"_catalogue_{hashlib.sha256(path.encode()).hexdigest()[:12]}")
+
+
+def _checked(assignment: Assignment, catalogue: Catalogue, name: str) -> Catalogue:
+    path = assignment.folder / name
     ids = [m.id for m in catalogue.misconceptions]
     if len(set(ids)) != len(ids):
-        raise AssignmentError(f"{path}: misconception ids repeat")
+        raise AssignmentError(f"{path}: misconception ids repeat (in it, or between it and the public "
+                              "catalogue)")
     for entry in (*catalogue.misconceptions, *catalogue.figures):
         exercise = exercise_of(assignment, entry)
         if isinstance(entry, Misconception) and not entry.id.startswith(exercise + "."):
             raise AssignmentError(f"{path}: {entry.id} concerns {entry.function}, which belongs to "
                                   f"exercise {exercise}: name it {exercise}.<name>")
     return catalogue
-
-
-@functools.cache
-def _import(path: str, assignment_id: str) -> Catalogue:
-    module = import_file(Path(path), f"_misconceptions_{assignment_id}")
-    return Catalogue(tuple(getattr(module, "MISCONCEPTIONS", ())), tuple(getattr(module, "FIGURES", ())))
 
 
 def exercise_of(assignment: Assignment, entry: Misconception | Figure) -> str:
@@ -203,14 +254,31 @@ def find(catalogue: Catalogue, assignment: Assignment, student, reference,
         exercise = exercise_of(assignment, entry)
         if exercise not in exercises:
             continue
+        expected = catalogue.reference_for(entry, reference)
         checked = student.checking(assignment.forbidden_for(exercise))  # as the exercise's tests do
         try:
-            evidence = entry.detect(checked, reference) if entry.detect else _compare(entry, checked, reference)
+            evidence = entry.detect(checked, expected) if entry.detect else _compare(entry, checked, expected)
         except Exception:  # noqa: BLE001 - unfinished, forbidden, over a limit, or odd values: no name
             evidence = None
         if evidence is not None:
             found.append(Diagnosis(entry.id, exercise, entry.function, entry.explanation,
                                    evidence.probe, evidence.expected, evidence.got))
+    return found
+
+
+def public_disagreements(catalogue: Catalogue, reference) -> list[str]:
+    """Where the public entries' stand-in (``EXPECTED``) and the reference give different values
+    on a probe, one line each: with none, a student's run names exactly what grading names."""
+    found = []
+    for entry in catalogue.misconceptions:
+        if entry.id not in catalogue.public or entry.run is None:
+            continue
+        for p in entry.probes:
+            try:
+                if not same(_call(entry.run, catalogue.expected, p), _call(entry.run, reference, p)):
+                    found.append(f"{entry.id}: on the probe {' '.join(p.describe(entry.run).split())[:120]}")
+            except _Inconclusive:
+                found.append(f"{entry.id}: the reference cannot answer a probe (unfinished, forbidden, slow)")
     return found
 
 
@@ -279,7 +347,7 @@ def _compare(entry: Misconception, student, reference) -> Evidence | None:
         expected = _call(entry.run, reference, p)
         if not same(got, expected):
             differs = True
-            shown = shown or Evidence(p.describe(entry.run), feedback.show(expected), feedback.show(got))
+            shown = shown or Evidence(p.describe(entry.run), *_side_by_side(expected, got))
     return shown if differs else None
 
 
@@ -326,10 +394,51 @@ def same(a: Any, b: Any) -> bool:
 
 def _worst_slice(expected, got):
     """The 2-D (L, S) slice of two (..., L, S) tensors that holds their largest difference."""
-    diff = (expected - got).abs().nan_to_num(float("inf")).reshape(-1, *expected.shape[-2:])
-    index = int(diff.amax(dim=(-2, -1)).argmax())
+    index = _worst_block(expected, got)
     return (expected.reshape(-1, *expected.shape[-2:])[index],
             got.reshape(-1, *got.shape[-2:])[index])
+
+
+def _worst_block(expected, got) -> int:
+    """Which 2-D block of two (..., L, S) tensors of one shape holds their largest difference
+    (blocks numbered in row-major order of the leading dimensions)."""
+    diff = (expected.double() - got.double()).abs().nan_to_num(float("inf"))
+    return int(diff.reshape(-1, *expected.shape[-2:]).amax(dim=(-2, -1)).argmax())
+
+
+def _side_by_side(expected: Any, got: Any) -> tuple[str, str]:
+    """Expected and got as text, small: named results (or a dict's entries) field by field, only
+    those that differ (the others named in a note); a tensor of several 2-D blocks only the block
+    where the two differ most (both sides the same block)."""
+    import torch
+
+    fields, got_fields = _parts(expected), _parts(got)
+    if fields is not None and got_fields is not None and [n for n, _ in fields] == [n for n, _ in got_fields]:
+        differ = [(name, *_side_by_side(e, g)) for (name, e), (_, g) in zip(fields, got_fields) if not same(e, g)]
+        alike = [name for (name, e), (_, g) in zip(fields, got_fields) if same(e, g)]
+        if differ:
+            note = [f"(the same in yours: {', '.join(alike)})"] if alike else []
+            return ("\n".join([*(f"{name} = {e}" for name, e, _ in differ), *note]),
+                    "\n".join(f"{name} = {g}" for name, _, g in differ))
+    if not (isinstance(expected, torch.Tensor) and isinstance(got, torch.Tensor)
+            and expected.shape == got.shape and expected.dim() > 2 and expected[..., 0, 0].numel() > 1):
+        return feedback.show(expected), feedback.show(got)
+    index = _worst_block(expected, got)
+    lead = [int(i) for i in torch.unravel_index(torch.tensor(index), expected.shape[:-2])]
+    where = f"[{', '.join(map(str, lead))}, :, :]"
+
+    def block(t) -> str:
+        grid = feedback.show_tensor(t[tuple(lead)]).split("\n", 1)
+        head = f"{str(t.dtype).removeprefix('torch.')} {tuple(t.shape)}, the block {where} where they differ"
+        return f"{head} most:\n{grid[1]}" if len(grid) > 1 else f"{head} most: {grid[0].split(': ', 1)[-1]}"
+    return block(expected), block(got)
+
+
+def _parts(value: Any) -> list[tuple[str, Any]] | None:
+    """A named tuple's or a dataclass's fields, or a dict's entries by key, else None."""
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return list(value.items())
+    return feedback.named_fields(value)
 
 
 def _size(value: Any) -> int:

@@ -1,9 +1,10 @@
 """HTML pages: ``OUT/<student>/feedback.html`` for each student and ``OUT/index.html`` for the class.
 
-    student_page(result)              -> the student's page: exercise table, named mistakes, each
-                                         kind of failure with its message, the figures grading
-                                         attached (expected vs the student's values, as heatmaps
-                                         in inline SVG)
+    student_page(result)              -> the student's page: exercise table; per exercise that
+                                         lost points its cause once (named mistakes and the figures
+                                         grading attached, as heatmaps in inline SVG, else the most
+                                         informative failure), the other failed tests one line each,
+                                         and every test with its full message, collapsed
     class_page(assignment, results)   -> what to re-teach: score histogram, the student x exercise
                                          matrix (coloured), each misconception with the students who
                                          made it (linked), the tests the class fails most, each
@@ -52,9 +53,8 @@ def student_page(result: results.StudentResult) -> str:
                     f"{len(mine)}</td><td>{escape(summary.exercise_note(mine, s))}</td></tr>")
     body.append("</table>")
     for exercise in assignment.exercises:
-        failed = [o for o in _outcomes_of(result, exercise.id) if not o.passed]
-        if failed:
-            body += _exercise_section(exercise.id, exercise.title, failed, result.figures)
+        if any(not o.passed for o in _outcomes_of(result, exercise.id)):
+            body += _exercise_section(exercise, list(result.outcomes), result.figures)
     if result.events:
         body += ["<h2>Limits hit while grading</h2><ul>"] + [f"<li>{escape(e)}</li>" for e in result.events]
         body.append("</ul>")
@@ -65,28 +65,49 @@ def student_page(result: results.StudentResult) -> str:
     return _page(f"Feedback {assignment.id}: {result.student}", body)
 
 
-def _exercise_section(exercise_id: str, title: str, failed: list, figures) -> list[str]:
-    section = [f"<h2 id=\"{escape(exercise_id)}\">{escape(exercise_id)} ({escape(title)})</h2>"]
-    if all(o.status == results.NOT_IMPLEMENTED for o in failed):
-        return section + ["<p>Not implemented yet.</p>"]
-    for diagnosis in summary.diagnoses(failed):
-        section.append(f"<div class=mistake><pre>{escape(diagnosis)}</pre></div>")
+def _exercise_section(exercise, outcomes: list, figures) -> list[str]:
+    """An exercise that lost points: its cause once (named mistakes and figures, else the exercise
+    it builds on that failed too, else the most informative failure), every other failed test on
+    one line, and every test of the exercise with its status and full message in a collapsed section."""
+    exercise_id = exercise.id
+    failures = summary.exercise_failures(exercise_id, outcomes, exercise.builds_on)
+    section = [f"<h2 id=\"{escape(exercise_id)}\">{escape(exercise_id)} ({escape(exercise.title)})</h2>"]
+    if failures.not_implemented:
+        return section + ["<p>Not implemented yet.</p>", *_every_test(exercise_id, outcomes)]
+    for mistake in failures.mistakes:
+        section.append(f"<div class=mistake><pre>{escape(mistake)}</pre></div>")
     for pair in (f for f in figures if f.exercise == exercise_id):
         section += [f"<p>{escape(pair.title)} of {escape(pair.function)} on the smallest input where yours "
                     "differ (left: expected, right: yours):</p>",
                     _heatmap_svg(pair),
                     f"<details><summary>that input</summary><pre>{escape(pair.probe)}</pre></details>"]
-    groups = summary.failure_groups(failed)
-    for mine in groups[:5]:
-        first = mine[0]
-        kind = "hidden test" if first.test.hidden else "public test"
-        also = f" (and {len(mine) - 1} more tests failing the same way)" if len(mine) > 1 else ""
-        message = feedback.split_diagnosis(first.message)[0]
-        section += [f"<h3>{escape(first.test.description)}</h3><p>{kind}{escape(also)}</p>",
-                    f"<pre>{escape(message)}</pre>"]
-    if len(groups) > 5:
-        section.append(f"<p>... and {len(groups) - 5} more kinds of failure in this exercise.</p>")
-    return section
+    if failures.from_upstream:
+        section.append(f"<p>{escape(summary.upstream_text(failures))}</p>")
+    elif not failures.mistakes:
+        lead = failures.lead
+        section += [f"<h3>{escape(lead.test.description)}</h3><p>{summary.test_kind(lead)}</p>",
+                    f"<pre>{escape(feedback.split_diagnosis(lead.message)[0])}</pre>"]
+    head, listed = summary.listing(failures)
+    if head:
+        section.append(f"<p>{escape(head)}</p>")
+    if listed:
+        section += ["<ul>", *(f"<li>{escape(o.test.description)} ({summary.test_kind(o)}): "
+                              f"{escape(note)}</li>" for o, note in listed), "</ul>"]
+    if failures.not_run:
+        section.append(f"<p>{failures.not_run} more tests {escape(summary.NOT_RUN)}.</p>")
+    return section + _every_test(exercise_id, outcomes)
+
+
+def _every_test(exercise_id: str, outcomes: list) -> list[str]:
+    """Every test of the exercise with its status and full message, collapsed."""
+    mine = [o for o in outcomes if o.test.exercise == exercise_id]
+    listing = [f"<details><summary>Every test of {escape(exercise_id)} ({len(mine)}), with its status and "
+               "full message</summary><ul>"]
+    for o in mine:
+        message = "" if o.passed else f"<pre>{escape(feedback.split_diagnosis(o.message)[0])}</pre>"
+        listing.append(f"<li>{escape(o.status.replace('_', ' '))}: {escape(o.test.description)} "
+                       f"({summary.test_kind(o)}){message}</li>")
+    return listing + ["</ul></details>"]
 
 
 def class_page(assignment: Assignment, graded: list[results.StudentResult],

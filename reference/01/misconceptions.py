@@ -1,221 +1,34 @@
-"""Assignment 01's catalogue of misconceptions: the mistakes the grader names (see grader.diagnose).
+"""Assignment 01's private catalogue of misconceptions: the mistakes only the reference can show
+(see grader.grading.diagnose), named in grading. Never shipped to students.
 
 Each entry names the student function it concerns, says the mistake in plain words, and either
 computes the reference *with that mistake* on a few probe inputs chosen to tell mistakes apart
-(non-square shapes so softmax dimensions differ, d_k != 1 and != E_v so the scale shows, ties for
-tie-breaks, rows with no allowed key), or is a predicate for mistakes no output shows (no gradient,
-NaN gradients, a forbidden built-in). The grader names a mistake only when the student's values
-equal the mistaken ones on every probe and differ from the reference's on at least one.
-``MISCONCEPTIONS`` at the end is the catalogue: each id with its plain words. ``FIGURES`` lists
-the functions returning attention weights, drawn as heatmaps (query rows, key columns) on the
-feedback page. Never shipped to students.
+(non-square shapes so softmax dimensions differ, ties for tie-breaks, rows with no allowed key),
+or is a predicate for mistakes no output shows (a forbidden built-in). The grader names a
+mistake only when the student's values equal the mistaken ones on every probe and differ from
+the reference's on at least one. ``MISCONCEPTIONS`` at the end is this part of the catalogue:
+each id with its plain words; the mistakes public data can show (attention, top-k, masks,
+positional encoding) are in ``public_misconceptions.py``, shipped with the stubs and named in a
+student's own run too. ``FIGURES`` lists the functions returning attention weights, drawn as
+heatmaps (query rows, key columns) on the feedback page.
 """
 
 import functools
 import math
 from collections import Counter
+from pathlib import Path
 
 import torch
 
-from grader.grading.diagnose import Evidence, Figure, Misconception, probe
-from grader.grading.feedback import show
-from grader.grading.proxy import ForbiddenCall, SubmissionError
+from grader.grading.diagnose import Figure, Misconception, catalogue_module, probe
+from grader.testing import named
 
-SDPA, TOPK = "attention.scaled_dot_product_attention", "attention.top_k_attention"
-MHA = "attention.MultiHeadAttention"
+PUBLIC = catalogue_module(Path(__file__).with_name("public_misconceptions.py"))
+Attention, sdpa, topk = PUBLIC.Attention, PUBLIC.sdpa, PUBLIC.topk
+probe_values, probe_mask = PUBLIC.probe_values, PUBLIC.probe_mask
+SDPA, TOPK, MHA = PUBLIC.SDPA, PUBLIC.TOPK, "attention.MultiHeadAttention"
 SPECIALS = ("<pad>", "<bos>", "<eos>")
-
-
-def _values(*shape, seed, integer=False, dtype=torch.float64):
-    g = torch.Generator().manual_seed(seed)
-    if integer:
-        return torch.randint(-2, 3, shape, generator=g).to(dtype)
-    return (torch.rand(*shape, generator=g) * 4 - 2).round(decimals=1).to(dtype)
-
-
-def _mask(*shape, seed, dead_row=False):
-    g = torch.Generator().manual_seed(seed)
-    mask = torch.rand(*shape, generator=g) < 0.6
-    mask[..., 0] = True  # every row allows a key ...
-    if dead_row:
-        mask[..., -1, :] = False  # ... except the last query row here
-    return mask
-
-
-# --- scaled dot-product attention -------------------------------------------------------------
-
-def _sdpa(m, query, key, value, mask=None, scale=None):
-    return m.attention.scaled_dot_product_attention(query, key, value, mask=mask, scale=scale)
-
-
-
-
-_Q, _K, _V = _values(2, 3, 4, seed=1), _values(2, 5, 4, seed=2), _values(2, 5, 2, seed=3)
-SDPA_PROBES = (
-    probe(_Q[0, :2], _K[0, :3], _V[0, :3]),
-    probe(_Q, _K, _V),
-    probe(_Q, _K, _V, mask=_mask(2, 3, 5, seed=4, dead_row=True)),
-    probe(_Q, _K, _V, mask=_mask(3, 5, seed=5)),
-    probe(_Q, _K, _V, mask=_mask(5, seed=6), scale=0.7),
-)
-
-
-def _with_scale(rule):
-    """The reference, with the default scale (scale=None) computed by ``rule(query, value)``."""
-    def mistaken(ref, q, k, v, mask=None, scale=None):
-        return _sdpa(ref, q, k, v, mask=mask, scale=rule(q, v) if scale is None else scale)
-    return mistaken
-
-
-def _scale_of(q, scale):
-    return 1 / math.sqrt(q.shape[-1]) if scale is None else scale
-
-
-def _softmax_over_queries(ref, q, k, v, mask=None, scale=None):
-    scores = q @ k.transpose(-2, -1) * _scale_of(q, scale)
-    if mask is not None:
-        scores = torch.where(mask, scores, torch.finfo(scores.dtype).min)
-    weights = torch.softmax(scores, dim=-2)
-    if mask is not None:
-        weights = torch.where(mask, weights, 0.0)
-    return weights @ v, weights
-
-
-def _mask_after_softmax(ref, q, k, v, mask=None, scale=None):
-    _, weights = _sdpa(ref, q, k, v, scale=scale)
-    weights = weights if mask is None else weights * mask
-    return weights @ v, weights
-
-
-def _inverted_mask(ref, q, k, v, mask=None, scale=None):
-    return _sdpa(ref, q, k, v, mask=None if mask is None else ~mask, scale=scale)
-
-
-def _dead_rows(fill):
-    """The reference, with rows that allow no key filled by ``fill(v, weights)`` -> (out, w)."""
-    def mistaken(ref, q, k, v, mask=None, scale=None):
-        out, weights = _sdpa(ref, q, k, v, mask=mask, scale=scale)
-        if mask is None:
-            return out, weights
-        dead = ~torch.broadcast_to(mask, weights.shape).any(-1, keepdim=True)  # (..., L, 1)
-        fill_out, fill_w = fill(v, weights)
-        return torch.where(dead, fill_out, out), torch.where(dead, fill_w, weights)
-    return mistaken
-
-
-def _needs_full_mask(ref, q, k, v, mask=None, scale=None):
-    out, weights = _sdpa(ref, q, k, v, mask=mask, scale=scale)
-    if mask is not None and mask.shape != weights.shape:
-        raise IndexError("the mask must have the scores' full shape")
-    return out, weights
-
-
-def _float32_inside(ref, q, k, v, mask=None, scale=None):
-    return _sdpa(ref, q.float(), k.float(), v.float(), mask=mask, scale=scale)
-
-
-def _no_gradient(student, reference):
-    p = SDPA_PROBES[1]
-    try:
-        _, grads = student.backward(student.attention.scaled_dot_product_attention, *p.args,
-                                    wrt=(0, 1, 2), output_index=0, grad_output=torch.ones(2, 3, 2,
-                                                                                          dtype=torch.float64))
-    except SubmissionError as err:
-        if err.type_name != "NoGradient":
-            return None
-        grads = [None, None, None]
-    if any(g is not None for g in grads):
-        return None
-    return Evidence(p.describe(_sdpa), "gradients for query, key and value", "no gradient reaches any input")
-
-
-def _nan_gradients(student, reference):
-    p = SDPA_PROBES[2]
-    try:
-        (out, weights), grads = student.backward(
-            student.attention.scaled_dot_product_attention, *p.args, mask=p.kwargs["mask"],
-            wrt=(0, 1, 2), output_index=0, grad_output=torch.ones(2, 3, 2, dtype=torch.float64))
-    except SubmissionError:
-        return None
-    forward_clean = not (out.isnan().any() or weights.isnan().any())
-    nan_grads = [g for g in grads if g is not None and g.isnan().any()]
-    if not (forward_clean and nan_grads):
-        return None
-    return Evidence(p.describe(_sdpa), "finite gradients", f"gradient with NaN:\n{show(nan_grads[0])}")
-
-
-def _reaches_forbidden(call, p):
-    def detect(student, reference):
-        try:
-            call(student, *p.args, **p.kwargs)
-        except ForbiddenCall as err:
-            return Evidence(p.describe(call), "no built-in attention function", str(err))
-        except Exception:  # noqa: BLE001 - any other failure says nothing about built-ins
-            return None
-        return None
-    return detect
-
-
-def _sdpa_entry(id, explanation, mistaken):
-    return Misconception(id, SDPA, explanation, run=_sdpa, mistaken=mistaken, probes=SDPA_PROBES)
-
-
-# --- top-k attention --------------------------------------------------------------------------
-
-def _topk(m, query, key, value, k, mask=None, scale=None):
-    return m.attention.top_k_attention(query, key, value, k, mask=mask, scale=scale)
-
-
-
-
-_TQ, _TK, _TV = (_values(2, 3, 3, seed=7, integer=True), _values(2, 6, 3, seed=8, integer=True),
-                 _values(2, 6, 2, seed=9))
-TOPK_PROBES = (
-    probe(_TQ, _TK, _TV, 2, scale=1.0),
-    probe(_TQ, _TK, _TV, 3, mask=_mask(2, 3, 6, seed=10, dead_row=True), scale=1.0),
-    probe(_TQ, _TK, _TV, 1, mask=_mask(3, 6, seed=11), scale=-1.0),
-    probe(_TQ, _TK, _TV, 8, scale=0.5),
-)
-
-
-def _keep(q, k, kk, mask, scale, *, rule="ties", use_mask=True, scaled=True):
-    """Which positions top-k keeps; ``rule``: "ties" (the reference), "exact" (topk's indices)
-    or "strict" (only above the k-th score)."""
-    scores = q @ k.transpose(-2, -1) * (_scale_of(q, scale) if scaled else 1.0)
-    if mask is not None and use_mask:
-        scores = torch.where(mask, scores, float("-inf"))
-    S = scores.shape[-1]
-    top = scores.topk(min(kk, S), dim=-1)
-    kth = top.values[..., -1:]
-    if rule == "exact":
-        keep = torch.zeros_like(scores, dtype=torch.bool).scatter(-1, top.indices, True)
-    elif rule == "strict":
-        keep = (scores > kth) | ((kk >= S) & torch.isfinite(scores))
-    else:
-        keep = scores >= kth
-    return keep if mask is None else keep & mask
-
-
-def _topk_keeping(**rule):
-    def mistaken(ref, q, k, v, kk, mask=None, scale=None):
-        return _sdpa(ref, q, k, v, mask=_keep(q, k, kk, mask, scale, **rule), scale=_scale_of(q, scale))
-    return mistaken
-
-
-def _topk_zeroed_after_softmax(ref, q, k, v, kk, mask=None, scale=None):
-    _, weights = _sdpa(ref, q, k, v, mask=mask, scale=_scale_of(q, scale))
-    weights = weights * _keep(q, k, kk, mask, scale)
-    return weights @ v, weights
-
-
-def _topk_crashes_above_length(ref, q, k, v, kk, mask=None, scale=None):
-    if kk > k.shape[-2]:
-        raise RuntimeError("selected index k out of range")
-    return _topk(ref, q, k, v, kk, mask=mask, scale=scale)
-
-
-def _topk_entry(id, explanation, mistaken):
-    return Misconception(id, TOPK, explanation, run=_topk, mistaken=mistaken, probes=TOPK_PROBES)
+Padded, Fit = named("ids", "mask", name="Padded"), named("exponent", "coefficient", name="Fit")  # results
 
 
 # --- multi-head attention ---------------------------------------------------------------------
@@ -230,19 +43,20 @@ def _mha(m, params, n_heads, query, key=None, value=None, mask=None):
     d = query.shape[-1]
     module = m.attention.MultiHeadAttention(d, n_heads, bias=True)
     module.load_state_dict(params)
-    return module(query, key, value, mask)
+    return Attention.of(module(query, key, value, mask))
 
 
 
 
 _P = _mha_params(4, seed=12)
-_MQ, _MK, _MV = (_values(2, 3, 4, seed=13, dtype=torch.float32), _values(2, 4, 4, seed=14, dtype=torch.float32),
-                 _values(2, 4, 4, seed=15, dtype=torch.float32))
+_MQ, _MK, _MV = (probe_values(2, 3, 4, seed=13, dtype=torch.float32),
+                 probe_values(2, 4, 4, seed=14, dtype=torch.float32),
+                 probe_values(2, 4, 4, seed=15, dtype=torch.float32))
 MHA_PROBES = (
     probe(_P, 2, _MQ),
-    probe(_P, 2, _MQ, _MK, _MV, mask=_mask(2, 1, 3, 4, seed=16)),
+    probe(_P, 2, _MQ, _MK, _MV, mask=probe_mask(2, 1, 3, 4, seed=16)),
     probe(_P, 2, _MQ, _MK[:, :3]),
-    probe(_P, 1, _MQ, _MK, _MV, mask=_mask(3, 4, seed=17, dead_row=True)),
+    probe(_P, 1, _MQ, _MK, _MV, mask=probe_mask(3, 4, seed=17, dead_row=True)),
 )
 
 
@@ -259,7 +73,7 @@ def _manual_mha(ref, params, n_heads, query, key=None, value=None, mask=None, *,
     def heads(x, n):
         return x.reshape(B, H, n, D) if not transpose else x.view(B, n, H, D).transpose(1, 2)
     q, k, v = heads(project(query, "q_proj"), L), heads(project(key, "k_proj"), S), heads(project(value, "v_proj"), S)
-    y, weights = _sdpa(ref, q, k, v, mask=mask, scale=1 / math.sqrt(C if scale_by == "model" else D))
+    y, weights = sdpa(ref, q, k, v, mask=mask, scale=1 / math.sqrt(C if scale_by == "model" else D))
     if nan_dead_rows and mask is not None:
         dead = ~torch.broadcast_to(mask, weights.shape).any(-1, keepdim=True)
         weights = torch.where(dead, float("nan"), weights)
@@ -285,59 +99,6 @@ def _mha_parameter_names(m, d_model, n_heads, bias):
 
 def _always_biased(ref, d_model, n_heads, bias):
     return _mha_parameter_names(ref, d_model, n_heads, True)
-
-
-# --- masks, positional encoding ---------------------------------------------------------------
-
-def _causal(m, n):
-    return m.attention.causal_mask(n)
-
-
-def _window(m, n, w):
-    return m.attention.sliding_window_mask(n, w)
-
-
-def _padding(m, lengths, max_len=None):
-    return m.attention.padding_mask(lengths, max_len)
-
-
-def _distance(n):
-    pos = torch.arange(n)
-    return pos[:, None] - pos[None, :]
-
-
-def _unchecked_padding(ref, lengths, max_len=None):
-    lengths = torch.as_tensor(lengths, dtype=torch.long)
-    T = int(lengths.max()) if max_len is None else max_len
-    return torch.arange(T)[None, :] < lengths[:, None]
-
-
-def _padding_to_longest(ref, lengths, max_len=None):
-    longest = int(max(lengths))
-    if max_len is not None and longest > max_len:
-        raise ValueError("a length above max_len")
-    return torch.arange(longest)[None, :] < torch.as_tensor(lengths)[:, None]
-
-
-def _posenc(m, n, d):
-    return m.positional.sinusoidal_positional_encoding(n, d)
-
-
-def _table(n, d, *, exponent="2i", layout="interleaved", swap=False, dtype=torch.float32):
-    pos = torch.arange(n, dtype=torch.float64)[:, None]
-    i = torch.arange(d // 2, dtype=torch.float64)
-    angle = pos / 10000.0 ** ((2 * i if exponent == "2i" else i) / d)
-    first, second = (angle.cos(), angle.sin()) if swap else (angle.sin(), angle.cos())
-    if layout == "halves":
-        return torch.cat([first, second], dim=1).to(dtype)
-    return torch.stack([first, second], dim=-1).reshape(n, d).to(dtype)
-
-
-def _table_with(**switches):
-    return lambda ref, n, d: _table(n, d, **switches)
-
-
-POSENC_PROBES = (probe(2, 2), probe(3, 4), probe(5, 6))
 
 
 # --- tokenizer --------------------------------------------------------------------------------
@@ -471,7 +232,7 @@ DECODE_PROBES = (probe([104, 105]), probe([226, 130]), probe([226, 130, 172]))
 
 
 def _pad(m, sequences, max_len=None):
-    return tuple(m.tokenizer.BPETokenizer().pad_batch(sequences, max_len))
+    return Padded.of(tuple(m.tokenizer.BPETokenizer().pad_batch(sequences, max_len)))
 
 
 def _pad_left(ref, sequences, max_len=None):
@@ -517,15 +278,15 @@ def _norm(m, dim, kind):
     return m.parameters.norm_params(dim, kind)
 
 
-def _flops(m, *sizes):
-    return m.complexity.attention_matmul_flops(*sizes)
+def _flops(m, q_len, kv_len, d_k, d_v):
+    return m.complexity.attention_matmul_flops(q_len, kv_len, d_k, d_v)
 
 
 FLOPS_PROBES = (probe(1, 1, 1, 1), probe(3, 5, 4, 2))
 
 
 def _fit(m, sizes, times):
-    return tuple(m.complexity.fit_power_law(sizes, times))
+    return Fit.of(tuple(m.complexity.fit_power_law(sizes, times)))
 
 
 def _raw_line_fit(ref, sizes, times):
@@ -614,58 +375,7 @@ def _plot_entry(id, explanation, mistaken):
                          probes=PLOT_PROBES)
 
 
-# --- the catalogue ----------------------------------------------------------------------------
-
 MISCONCEPTIONS = (
-    _sdpa_entry("sdpa.missing_scale", "your scores are not multiplied by 1/√d_k (d_k: the query/key "
-                "width) when no scale is given; scale them before the softmax",
-                _with_scale(lambda q, v: 1.0)),
-    _sdpa_entry("sdpa.scale_by_d", "your scores are divided by d_k instead of √d_k",
-                _with_scale(lambda q, v: 1 / q.shape[-1])),
-    _sdpa_entry("sdpa.scale_uses_value_dim", "your default scale uses the value width E_v instead of "
-                "the query/key width E: the scale is 1/√E", _with_scale(lambda q, v: 1 / math.sqrt(v.shape[-1]))),
-    _sdpa_entry("sdpa.ignores_scale_arg", "your function ignores the `scale` argument and always uses "
-                "1/√d_k", lambda ref, q, k, v, mask=None, scale=None: _sdpa(ref, q, k, v, mask=mask)),
-    _sdpa_entry("sdpa.softmax_wrong_dim", "your weights match a softmax over the query dimension "
-                "(dim -2); softmax goes over the keys (dim -1), so each row sums to 1", _softmax_over_queries),
-    _sdpa_entry("sdpa.mask_after_softmax", "you multiply the weights by the mask after the softmax, "
-                "so the rows no longer sum to 1; mask the scores before the softmax", _mask_after_softmax),
-    _sdpa_entry("sdpa.mask_inverted", "you treat True in the mask as 'blocked'; in this assignment "
-                "True means 'may attend'", _inverted_mask),
-    _sdpa_entry("sdpa.nan_fully_masked", "a query row whose mask allows no key becomes NaN (softmax of "
-                "all -inf); such a row must give zero weights and a zero output",
-                _dead_rows(lambda v, w: (torch.full((), float("nan"), dtype=v.dtype),) * 2)),
-    _sdpa_entry("sdpa.fully_masked_uniform", "a query row whose mask allows no key gets uniform weights "
-                "over the forbidden keys; it must give zero weights and a zero output",
-                _dead_rows(lambda v, w: (v.mean(-2, keepdim=True), torch.full_like(w, 1 / w.shape[-1])))),
-    _sdpa_entry("sdpa.mask_not_broadcast", "your masking only works when the mask has the scores' full "
-                "shape (boolean indexing); the mask must broadcast, e.g. (L, S) for a batch",
-                _needs_full_mask),
-    _sdpa_entry("sdpa.wrong_dtype", "you compute in float32 whatever the inputs' dtype, so float64 "
-                "inputs give float32 results; keep the inputs' dtype", _float32_inside),
-    Misconception("sdpa.breaks_autograd", SDPA, "no gradient reaches query, key or value: the "
-                  "computation leaves autograd (detach, .numpy(), torch.tensor(...) of results); use "
-                  "torch operations throughout", detect=_no_gradient),
-    Misconception("sdpa.nan_grad_fully_masked", SDPA, "the forward pass is right, but a row with no "
-                  "allowed key puts NaN into the gradients (a -inf score whose NaN is zeroed only after "
-                  "the softmax still flows back); use a finite fill value", detect=_nan_gradients),
-    Misconception("sdpa.forbidden_builtin", SDPA, "your function reaches a built-in attention function "
-                  "(e.g. F.scaled_dot_product_attention); this exercise must be written from scratch",
-                  detect=_reaches_forbidden(_sdpa, SDPA_PROBES[1])),
-    _topk_entry("topk.exact_k_via_topk_indices", "you keep exactly k positions (torch.topk's indices), "
-                "dropping ties at the k-th place; keep every score >= the k-th largest",
-                _topk_keeping(rule="exact")),
-    _topk_entry("topk.strict_greater", "you keep only scores strictly above the k-th largest, losing "
-                "the k-th itself and its ties; keep scores >= it", _topk_keeping(rule="strict")),
-    _topk_entry("topk.topk_ignores_mask", "you pick the top k among all scores, forbidden ones "
-                "included; masked positions must not count towards k", _topk_keeping(use_mask=False)),
-    _topk_entry("topk.ranks_unscaled_scores", "you rank the unscaled scores query @ keyᵀ; rank the "
-                "scaled ones (a negative scale reverses the order)", _topk_keeping(scaled=False)),
-    _topk_entry("topk.topk_after_softmax_no_renorm", "you zero the weights outside the top k after the "
-                "softmax without renormalising; mask the scores before the softmax",
-                _topk_zeroed_after_softmax),
-    _topk_entry("topk.k_above_length_crashes", "a k larger than the number of keys crashes (torch.topk "
-                "with k itself); then every allowed key is kept", _topk_crashes_above_length),
     _mha_entry("mha.scale_by_d_model", "your heads scale their scores by 1/√d_model; each head scales "
                "by 1/√head_dim (head_dim = d_model / n_heads)", scale_by="model"),
     _mha_entry("mha.head_split_without_transpose", "you reshape straight to (B, n_heads, L, head_dim) "
@@ -685,45 +395,8 @@ MISCONCEPTIONS = (
     Misconception("mha.forbidden_builtin", MHA, "your MultiHeadAttention reaches a built-in attention "
                   "function (nn.MultiheadAttention, F.multi_head_attention_forward or "
                   "F.scaled_dot_product_attention, directly or through a function it calls); this "
-                  "exercise must be written from scratch", detect=_reaches_forbidden(_mha, MHA_PROBES[0])),
-    Misconception("masks.causal_excludes_diagonal", "attention.causal_mask", "your causal mask hides each "
-                  "token from itself; the diagonal (j == i) is allowed", run=_causal,
-                  mistaken=lambda ref, n: _distance(n) > 0, probes=(probe(1), probe(3), probe(4))),
-    Misconception("masks.causal_upper", "attention.causal_mask", "your causal mask lets tokens see the "
-                  "future instead of the past; query i may attend key j iff j <= i (lower triangle)",
-                  run=_causal, mistaken=lambda ref, n: _distance(n) <= 0, probes=(probe(1), probe(3), probe(4))),
-    Misconception("masks.window_off_by_one", "attention.sliding_window_mask", "your window lets each "
-                  "token see `window` tokens before it; it sees itself and window - 1 before it",
-                  run=_window, mistaken=lambda ref, n, w: (_distance(n) >= 0) & (_distance(n) <= w),
-                  probes=(probe(4, 2), probe(5, 1), probe(3, 5))),
-    Misconception("masks.window_symmetric", "attention.sliding_window_mask", "your window is symmetric "
-                  "(|i - j| < window), so tokens see the future; only keys j <= i are allowed",
-                  run=_window, mistaken=lambda ref, n, w: _distance(n).abs() < w,
-                  probes=(probe(4, 2), probe(5, 1), probe(3, 5))),
-    Misconception("masks.padding_inverted", "attention.padding_mask", "your padding mask is True at the "
-                  "padding; it must be True at the real tokens", run=_padding,
-                  mistaken=lambda ref, *args: ~_padding(ref, *args),
-                  probes=(probe([2, 0, 3]), probe([1, 2], 4))),
-    Misconception("masks.padding_ignores_max_len", "attention.padding_mask", "your padding mask always has "
-                  "max(lengths) columns; with max_len given it has max_len columns", run=_padding,
-                  mistaken=_padding_to_longest, probes=(probe([2, 0, 3]), probe([1, 2], 4), probe([3], 3))),
-    Misconception("masks.missing_value_errors", "attention.padding_mask", "invalid lengths (above "
-                  "max_len, negative) give a mask instead of the ValueError the contract asks for",
-                  run=_padding, mistaken=_unchecked_padding,
-                  probes=(probe([2, 1]), probe([1, 3], 2), probe([2, -1]))),
-    Misconception("posenc.sin_cos_swapped", "positional.sinusoidal_positional_encoding", "you put the "
-                  "cosine on even columns and the sine on odd ones; sine goes on the even columns (2i)",
-                  run=_posenc, mistaken=_table_with(swap=True), probes=POSENC_PROBES),
-    Misconception("posenc.exponent_i_not_2i", "positional.sinusoidal_positional_encoding", "your "
-                  "frequencies use 10000^(i/d_model) for column pair i; the exponent is 2i/d_model",
-                  run=_posenc, mistaken=_table_with(exponent="i"), probes=POSENC_PROBES),
-    Misconception("posenc.halves_not_interleaved", "positional.sinusoidal_positional_encoding", "you put "
-                  "all sines in the first half of the columns and all cosines in the second; they "
-                  "interleave: sin, cos, sin, cos, ...", run=_posenc, mistaken=_table_with(layout="halves"),
-                  probes=POSENC_PROBES),
-    Misconception("posenc.float64_output", "positional.sinusoidal_positional_encoding", "your table is "
-                  "float64; return it as float32 (compute in float64 if you like, then .float())",
-                  run=_posenc, mistaken=_table_with(dtype=torch.float64), probes=POSENC_PROBES),
+                  "exercise must be written from scratch",
+                  detect=PUBLIC.reaches_forbidden(_mha, MHA_PROBES[0])),
     Misconception("tokenizer.tiebreak_largest", "tokenizer.BPETokenizer", "training breaks count ties by "
                   "the largest pair; on a tie take the smallest (left_id, right_id)", run=_merges,
                   mistaken=_trained_with(tiebreak="largest"), probes=TRAIN_PROBES),
@@ -824,4 +497,5 @@ def _heatmap(function, run, probes):
     return Figure(function, _weights(run), probes, title="Attention weights", rows="query", columns="key")
 
 
-FIGURES = (_heatmap(SDPA, _sdpa, SDPA_PROBES), _heatmap(TOPK, _topk, TOPK_PROBES), _heatmap(MHA, _mha, MHA_PROBES))
+FIGURES = (_heatmap(SDPA, sdpa, PUBLIC.SDPA_PROBES), _heatmap(TOPK, topk, PUBLIC.TOPK_PROBES),
+           _heatmap(MHA, _mha, MHA_PROBES))

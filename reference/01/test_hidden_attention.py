@@ -13,7 +13,7 @@ import pytest
 import torch
 from hypothesis import assume
 
-from grader.testing import Close, close, expect_value_error, given, settings, st, tensors
+from grader.testing import Close, close, expect_value_error, given, named, settings, st, tensors
 
 # float32 gradients: sums over S and E of products that cancel; the float32 rounding of scores up
 # to |scale| * E * 9 reaches them. Absolute tolerance grows with the gradients' size, 4x defaults.
@@ -45,6 +45,10 @@ def sub_shape(draw, full, keep_last=0):
     return tuple(dims)
 
 
+# The arguments of one attention call, named in a failing example ("query = ...", "mask = ...").
+AttentionCase = named("query", "key", "value", "mask", "scale", name="AttentionCase")
+
+
 @st.composite
 def attention_case(draw, dtype=torch.float64, *, max_lead=3, min_len=1, max_len=5, max_e=5, mask="random",
                    scale="any", integer=False, dead_rows=False):
@@ -70,7 +74,7 @@ def attention_case(draw, dtype=torch.float64, *, max_lead=3, min_len=1, max_len=
     s = {"any": st.one_of(st.none(), st.sampled_from([0.5, 1.0, 2.0]), st.floats(0.05, 2.5)),
          "one": st.sampled_from([1.0, 0.5, 2.0]), "none": st.none(),
          "signed": st.sampled_from([-2.0, -1.0, -0.5, 0.5, 1.0])}[scale]
-    return q, k, v, m, draw(s)
+    return AttentionCase(q, k, v, m, draw(s))
 
 
 def grad_outputs(shape, dtype):

@@ -11,14 +11,14 @@ from dataclasses import dataclass
 import pytest
 import torch
 
-from grader.testing import close, expect_value_error, given, settings, st
+from grader.testing import Named, close, expect_value_error, given, settings, st
 
 PROJECTIONS = ("q_proj", "k_proj", "v_proj", "out_proj")
 MASK_FORMS = ("none", "LS", "1LS", "B1LS", "BHLS", "B11S")
 
 
 @dataclass
-class Case:
+class Case(Named):  # a failing example shows one field per line
     d_model: int
     n_heads: int
     bias: bool

@@ -5,7 +5,7 @@ reference on generated texts, merge lists, id lists and batches, and every Value
 import pytest
 import torch
 
-from grader.testing import expect_value_error, given, settings, st
+from grader.testing import expect_value_error, given, named, settings, st
 
 SPECIAL_SETS = [
     ("<pad>", "<bos>", "<eos>"),
@@ -45,12 +45,16 @@ def corpus(draw, specials):
     return "".join(parts)[:200]
 
 
+Training = named("special_tokens", "text", "vocab_size", name="Training")  # named in a failing example
+Merging = named("special_tokens", "merges", "text", name="Merging")
+
+
 @st.composite
 def training_setups(draw):
     """(specials, training text, vocab_size from 256 + S + 1 to 256 + S + 60)."""
     specials = draw(st.sampled_from(SPECIAL_SETS))
     text = draw(corpus(specials))
-    return specials, text, 256 + len(specials) + draw(st.integers(1, 60))
+    return Training(specials, text, 256 + len(specials) + draw(st.integers(1, 60)))
 
 
 def merge_pair(ids: list, pair: tuple, new_id: int) -> list:
@@ -94,7 +98,7 @@ def merge_setups(draw, max_merges: int = 12):
         for pair in pairs:
             merges.append(pair)
             seq = merge_pair(seq, pair, base + len(merges) - 1)
-    return specials, merges, text
+    return Merging(specials, merges, text)
 
 
 def ref_tok(reference, specials, merges=()):

@@ -1,4 +1,5 @@
-"""Assignment 02's catalogue of misconceptions: the mistakes the grader names (see grader.grading.diagnose).
+"""Assignment 02's private catalogue of misconceptions: the mistakes only the reference can show
+(see grader.grading.diagnose), named in grading. Never shipped to students.
 
 Each entry names the student function it concerns, says the mistake in plain words, and either
 computes the reference *with that mistake* on a few probe inputs chosen to tell the mistakes apart
@@ -8,33 +9,22 @@ mistake shows; ties for top-k; `top_p` far from every partial sum), or is a pred
 no single output shows (an untied head, a generator ignored, a model left in eval mode, a forbidden
 built-in). Probes run in float64. The grader names a mistake only when the student's values equal
 the mistaken ones on every probe and differ from the reference's on at least one.
-``MISCONCEPTIONS`` at the end is the catalogue. Never shipped to students.
+``MISCONCEPTIONS`` at the end is this part of the catalogue; the mistakes public data can show
+(RoPE, the loss's shift, the cache's size) are in ``public_misconceptions.py``, shipped with the
+stubs and named in a student's own run too.
 """
 
-import importlib.util
 import math
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-from grader.grading.diagnose import Evidence, Misconception, probe
+from grader.grading.diagnose import Evidence, Misconception, catalogue_module, probe
 from grader.grading.proxy import ForbiddenCall, SubmissionError
 
-
-def _given(name: str):
-    """A given file of this folder (the tests' helpers), loaded once for the catalogue's probes."""
-    spec = importlib.util.spec_from_file_location(f"_misconceptions_02_{name}", Path(__file__).with_name(f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-LM = _given("lm_checks")
-
-
-def _config(modules, cfg):
-    return modules.config.ModelConfig(**cfg)
+PUBLIC = catalogue_module(Path(__file__).with_name("public_misconceptions.py"))
+LM, _config, _lm_cfg = PUBLIC.LM, PUBLIC.config, PUBLIC.lm_cfg
 
 
 def _forbidden(call, p):
@@ -122,70 +112,6 @@ FFN_PROBES = (
 )
 
 
-# --- rope ---------------------------------------------------------------------------------------
-
-def _apply(m, x, offset):
-    cos, sin = _exact_angles(x.shape[-1], x.shape[-2], offset)
-    return m.rope.apply_rope(x, cos, sin)
-
-
-def _exact_angles(head_dim, T, offset):
-    """cos and sin of RoPE's angles (base 10000), float64."""
-    theta = 10000.0 ** (-2 * torch.arange(head_dim // 2, dtype=torch.float64) / head_dim)
-    angles = torch.arange(offset, offset + T, dtype=torch.float64)[:, None] * theta
-    return angles.cos(), angles.sin()
-
-
-def _half_split(ref, x, offset):
-    cos, sin = _exact_angles(x.shape[-1], x.shape[-2], offset)
-    a, b = x.chunk(2, dim=-1)
-    return torch.cat([a * cos - b * sin, a * sin + b * cos], dim=-1)
-
-
-def _backwards(ref, x, offset):
-    cos, sin = _exact_angles(x.shape[-1], x.shape[-2], offset)
-    return ref.rope.apply_rope(x, cos, -sin)
-
-
-_RX = LM.values(2, 3, 8, seed=10)
-APPLY_PROBES = (probe(_RX[0, :2, :4], 1), probe(_RX, 5), probe(_RX[:, :, :6], 40))
-
-
-def _angles(m, head_dim, seq_len, offset):
-    return m.rope.rope_angles(head_dim, seq_len, offset=offset)
-
-
-def _exponent_i(ref, head_dim, seq_len, offset):
-    theta = 10000.0 ** (-torch.arange(head_dim // 2, dtype=torch.float64) / head_dim)
-    angles = torch.arange(offset, offset + seq_len, dtype=torch.float64)[:, None] * theta
-    return angles.cos().float(), angles.sin().float()
-
-
-ANGLE_PROBES = (probe(4, 2, 0), probe(6, 3, 2), probe(8, 2, 50))
-
-
-def _float32_angles(student, reference):
-    """Right at small positions, off by float32 rounding (1e-5 .. 0.05) at position 100,000."""
-    try:
-        small = [student.rope.rope_angles(8, 4, offset=offset) for offset in (0, 9)]
-        large = student.rope.rope_angles(8, 3, offset=100_000)
-    except (SubmissionError, ForbiddenCall):
-        return None
-    if not all(isinstance(pair, tuple) and len(pair) == 2 for pair in (*small, large)):
-        return None
-    for pair, offset in zip(small, (0, 9)):
-        expected = reference.rope.rope_angles(8, 4, offset=offset)
-        if any(got.shape != want.shape or not torch.allclose(got.double(), want.double(), atol=1e-6)
-               for got, want in zip(pair, expected)):
-            return None
-    expected = reference.rope.rope_angles(8, 3, offset=100_000)
-    error = max(float((got.double() - want.double()).abs().max()) for got, want in zip(large, expected))
-    if not 1e-5 < error < 0.05:
-        return None
-    return Evidence("rope_angles(8, 3, offset=100_000)", f"cos {expected[0][0].tolist()} ...",
-                    f"cos {large[0][0].tolist()} ... (off by up to {error:.2g})")
-
-
 # --- block --------------------------------------------------------------------------------------
 
 def _block_cfg(**fields):
@@ -263,11 +189,6 @@ ATTENTION_PROBES = (
 
 # --- lm -----------------------------------------------------------------------------------------
 
-def _lm_cfg(**fields):
-    return {**dict(vocab_size=11, d_model=8, n_heads=2, n_layers=2, d_ff=6, max_seq_len=16, eps=1e-2, rope_base=50.0),
-            **fields}
-
-
 def _model(m, cfg, seed):
     return LM.loaded(m.model.DecoderOnlyLM(_config(m, cfg)), LM.lm_weights(cfg, seed), "DecoderOnlyLM")
 
@@ -290,18 +211,6 @@ def _logits_without_final_norm(ref, cfg, seed, ids):
 _IDS = LM.token_ids(2, 5, 11, seed=18)
 LM_PROBES = (probe(_lm_cfg(), 19, _IDS[:1, :3]), probe(_lm_cfg(positions="learned", norm="layernorm", ffn="gelu",
                                                               tie_embeddings=True, bias=True), 20, _IDS))
-
-
-def _loss(m, logits, ids):
-    return m.model.lm_loss(logits, ids)
-
-
-def _loss_without_shift(ref, logits, ids):
-    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), ids.reshape(-1))
-
-
-LOSS_PROBES = (probe(LM.values(1, 3, 4, seed=21), LM.token_ids(1, 3, 4, seed=22)),
-               probe(LM.values(2, 4, 5, seed=23), LM.token_ids(2, 4, 5, seed=24)))
 
 
 def _untied_head(student, reference):
@@ -373,17 +282,6 @@ CACHE_PROBES = (probe(_lm_cfg(), 26, _CIDS[:1, :5], [3, 1, 1]),
                 probe(_lm_cfg(bias=True), 27, _CIDS, [4, 1, 2]),
                 probe(_lm_cfg(positions="learned", norm="layernorm"), 28, _CIDS, [3, 1, 3]))
 LEARNED_PROBES = CACHE_PROBES[2:] + (probe(_lm_cfg(positions="learned"), 29, _CIDS[:, :4], [2, 1, 1]),)
-
-
-def _cache_bytes(m, cfg, batch, seq_len, bytes_per_value):
-    return m.model.kv_cache_bytes(_config(m, cfg), batch, seq_len, bytes_per_value)
-
-
-def _cache_bytes_keys_only(ref, cfg, batch, seq_len, bytes_per_value):
-    return cfg["n_layers"] * batch * seq_len * cfg["d_model"] * bytes_per_value
-
-
-BYTES_PROBES = (probe(_lm_cfg(), 1, 4, 2), probe(_lm_cfg(n_layers=3), 2, 5, 4))
 
 
 # --- sampling -----------------------------------------------------------------------------------
@@ -577,17 +475,6 @@ MISCONCEPTIONS = (
     _entry("ffn.swiglu_gate_up_swapped", "layers.FeedForward", "your SwiGLU applies SiLU to up(x) and multiplies "
            "by gate(x); it is down(silu(gate(x)) * up(x)): the gate goes through the SiLU", _ffn, _ffn_swapped,
            FFN_PROBES),
-    _entry("rope.half_split", "rope.apply_rope", "you rotate the two halves of each vector (x[i] with "
-           "x[i + head_dim/2], the 'rotate_half' layout); this assignment rotates consecutive pairs "
-           "(x[2i], x[2i+1])", _apply, _half_split, APPLY_PROBES),
-    _entry("rope.rotates_backwards", "rope.apply_rope", "you turn each pair by minus its angle: "
-           "(a*cos + b*sin, -a*sin + b*cos); the rotation is (a*cos - b*sin, a*sin + b*cos)", _apply, _backwards,
-           APPLY_PROBES),
-    _entry("rope.exponent_i_not_2i", "rope.rope_angles", "your frequencies are base ** (-i / head_dim) with i "
-           "the pair index; they are base ** (-2i / head_dim)", _angles, _exponent_i, ANGLE_PROBES),
-    Misconception("rope.float32_angles", "rope.rope_angles", "you compute the angles in float32, which at "
-                  "position 100,000 is off by about 0.005 radian; compute positions times frequencies in float64, "
-                  "then cast", detect=_float32_angles),
     _entry("block.post_norm", "model.TransformerBlock", "your block normalises after the residual sums "
            "(post-norm: norm(x + attn(x))); this block is pre-norm: x + attn(norm1(x)), then h + ffn(norm2(h))",
            _block, _block_with(order="post"), BLOCK_PROBES),
@@ -610,9 +497,6 @@ MISCONCEPTIONS = (
                   "attention function (F.scaled_dot_product_attention, nn.MultiheadAttention or an "
                   "nn.Transformer layer); this exercise must be written from scratch",
                   detect=_forbidden(_attention, ATTENTION_PROBES[1])),
-    _entry("lm.loss_without_shift", "model.lm_loss", "your loss compares the logits at position t with the "
-           "token at position t itself; position t predicts the next token: logits[:, :-1] against ids[:, 1:]",
-           _loss, _loss_without_shift, LOSS_PROBES),
     Misconception("lm.untied_head", "model.DecoderOnlyLM", "with tie_embeddings your lm_head holds a copy of the "
                   "embedding (counted twice, trained apart); make it the same Parameter: "
                   "self.lm_head.weight = self.tok_emb.weight", detect=_untied_head),
@@ -631,9 +515,6 @@ MISCONCEPTIONS = (
     _entry("kvcache.positions_restart", "model.KVCache", "with a cache, your learned positions start again at 0 "
            "for every new piece; they start at cache.length", _cached_logits, _cached_with(positions_offset=False),
            LEARNED_PROBES),
-    _entry("kvcache.bytes_keys_only", "model.kv_cache_bytes", "your count leaves out the values: a KV cache "
-           "holds keys and values, 2 * n_layers * batch * seq_len * d_model * bytes_per_value", _cache_bytes,
-           _cache_bytes_keys_only, BYTES_PROBES),
     _entry("sampling.top_k_drops_ties", "generate.next_token_probs", "your top-k keeps exactly k tokens "
            "(torch.topk's indices), dropping ties at the k-th place; keep every logit >= the k-th largest",
            _probs, _probs_with(keep_k="exact"), SAMPLING_PROBES),

@@ -7,7 +7,10 @@ import pytest
 import torch
 from lm_checks import attention_shapes, check_gradients, pair, values, weights
 
-from grader.testing import close, expect_value_error, given, settings, st
+from grader.testing import close, expect_value_error, given, named, settings, st
+
+# One drawn case, named in a failing example ("memory_mask = ...").
+CrossCase = named("d_model", "n_heads", "bias", "B", "T", "S", "seed", "memory_mask", name="CrossCase")
 
 
 @st.composite
@@ -18,7 +21,7 @@ def cases(draw):
     mask = None
     if draw(st.booleans()):
         mask = torch.rand(B, S, generator=torch.Generator().manual_seed(seed)) < draw(st.sampled_from([0.3, 0.7]))
-    return d, n_heads, draw(st.booleans()), B, T, S, seed, mask
+    return CrossCase(d, n_heads, draw(st.booleans()), B, T, S, seed, mask)
 
 
 def modules_and_inputs(student, reference, case, dtype=torch.float64):

@@ -4,14 +4,17 @@ import pytest
 import torch
 from lm_checks import check_gradients, ffn_shapes, pair, values, weights
 
-from grader.testing import close, expect_value_error, given, settings, st
+from grader.testing import close, expect_value_error, given, named, settings, st
+
+FFNCase = named("kind", "d_model", "d_ff", "bias", "leading_shape", "seed", name="FFNCase")
 
 
 @st.composite
 def cases(draw):
     """(kind, d_model, d_ff, bias, leading shape, seed)."""
-    return (draw(st.sampled_from(["gelu", "swiglu"])), draw(st.integers(1, 12)), draw(st.integers(1, 16)),
-            draw(st.booleans()), tuple(draw(st.lists(st.integers(1, 3), max_size=2))), draw(st.integers(0, 2**31 - 1)))
+    return FFNCase(draw(st.sampled_from(["gelu", "swiglu"])), draw(st.integers(1, 12)), draw(st.integers(1, 16)),
+                   draw(st.booleans()), tuple(draw(st.lists(st.integers(1, 3), max_size=2))),
+                   draw(st.integers(0, 2**31 - 1)))
 
 
 def modules_and_input(student, reference, case, dtype=torch.float64):

@@ -9,7 +9,9 @@ import pytest
 import torch
 from lm_checks import config, lm_weights, pair, token_ids
 
-from grader.testing import close, expect_value_error, given, settings, st
+from grader.testing import close, expect_value_error, given, named, settings, st
+
+CachedRun = named("cfg", "pieces", "B", "seed", name="CachedRun")
 
 
 @st.composite
@@ -20,7 +22,7 @@ def runs(draw):
                positions=draw(st.sampled_from(["rope", "learned"])), norm=draw(st.sampled_from(["rmsnorm", "layernorm"])),
                ffn=draw(st.sampled_from(["swiglu", "gelu"])), bias=draw(st.booleans()))
     pieces = draw(st.lists(st.integers(1, 4), min_size=2, max_size=4))
-    return cfg, pieces, draw(st.integers(1, 2)), draw(st.integers(0, 2**31 - 1))
+    return CachedRun(cfg, pieces, draw(st.integers(1, 2)), draw(st.integers(0, 2**31 - 1)))
 
 
 def fed_in_pieces(model, cache, ids, pieces):

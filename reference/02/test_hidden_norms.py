@@ -9,7 +9,9 @@ import pytest
 import torch
 from lm_checks import check_gradients, norm_shapes, pair, values, weights
 
-from grader.testing import close, expect_value_error, given, settings, st
+from grader.testing import close, expect_value_error, given, named, settings, st
+
+NormCase = named("shape", "eps", "bias", "shift", "seed", name="NormCase")
 
 
 @st.composite
@@ -17,7 +19,7 @@ def cases(draw, kind):
     shape = (*draw(st.lists(st.integers(1, 3), max_size=2)), draw(st.sampled_from([1, 2, 3, 5, 8, 16])))
     eps = draw(st.sampled_from([1e-8, 1e-6, 1e-2, 0.3])) if kind == "rmsnorm" else draw(st.sampled_from([1e-5, 1e-2, 0.3]))
     bias = draw(st.booleans()) if kind == "layernorm" else False
-    return shape, eps, bias, draw(st.sampled_from([0.0, 0.0, 50.0])), draw(st.integers(0, 2**31 - 1))
+    return NormCase(shape, eps, bias, draw(st.sampled_from([0.0, 0.0, 50.0])), draw(st.integers(0, 2**31 - 1)))
 
 
 def make(kind, dim, eps, bias):

@@ -11,7 +11,9 @@ import torch
 from hypothesis import assume
 from lm_checks import values
 
-from grader.testing import close, expect_value_error, given, settings, st
+from grader.testing import close, expect_value_error, given, named, settings, st
+
+SamplingCase = named("logits", "options", name="SamplingCase")  # options: the keyword arguments
 
 
 @st.composite
@@ -26,7 +28,7 @@ def logits_and_options(draw):
     options = dict(temperature=draw(st.sampled_from([0.0, 0.5, 1.0, 2.0])),
                    top_k=draw(st.sampled_from([None, 1, 2, 3, V, V + 2])),
                    top_p=draw(st.sampled_from([None, 0.3, 0.5, 0.75, 0.9, 1.0])))
-    return logits.to(draw(st.sampled_from([torch.float64, torch.float32]))), options
+    return SamplingCase(logits.to(draw(st.sampled_from([torch.float64, torch.float32]))), options)
 
 
 def top_p_is_clear(reference, logits, options) -> bool:
