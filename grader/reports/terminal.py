@@ -63,7 +63,7 @@ def score_tables(assignment: Assignment, graded: list[StudentResult], width: int
         title = f"assignment {assignment.id}: {len(graded)} students"
         if len(groups) > 1:
             title += f" ({number + 1} of {len(groups)})"
-        table = Table(title=title)
+        table = Table(title=title, min_width=len(title))  # the title on one line
         table.add_column("student", overflow="fold", width=name_width)
         for i in columns:
             table.add_column(headers[i], justify="right", no_wrap=True)
