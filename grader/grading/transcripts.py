@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from grader import results
-from grader.grading.proxy import Exchange
+from grader.grading.proxy import Exchange, decoding
 from grader.worker import wire
 
 RESET = wire.encode({"op": "reset"})
@@ -59,13 +59,13 @@ class Run:
         self.transcripts, self.exchange, self.record = transcripts, exchange, record
         self.alike: list[str] = []  # ids of the tests answered exactly as the reference did
         self._capture: list[tuple[bytes, bytes]] | None = None
+        self.transport = decoding(self._send)  # what the test's Submission calls through
 
-    def transport(self, request: dict) -> dict:
-        encoded = wire.encode(request)
-        reply = self.exchange(encoded)
+    def _send(self, request: bytes) -> bytes:
+        reply = self.exchange(request)
         if self._capture is not None:
-            self._capture.append((encoded, reply))
-        return wire.decode(reply)
+            self._capture.append((request, reply))
+        return reply
 
     def reset(self) -> None:
         """The test starts (again) from its beginning: hypothesis reruns it, and so does its
