@@ -27,7 +27,7 @@ class Graded:
     outcomes: list  # tagged outcomes (grader.grading.diagnose.diagnose)
     named: tuple[str, ...]  # misconceptions named on the exercises that lost points
     also_named: tuple[str, ...]  # named when looking at ``look_in`` whatever the points
-    alike: tuple[str, ...] = ()  # tests answered exactly as the reference answered them
+    alike: tuple[str, ...]  # tests answered exactly as the reference answered them
 
     def points(self, assignment: Assignment, exercises) -> dict[str, float]:
         scores = results.score(assignment, self.outcomes)
