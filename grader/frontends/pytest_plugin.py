@@ -80,9 +80,13 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> None:
 
 
 def _use_grader_profile(config: pytest.Config) -> None:
+    """The settings of a session that runs assignment tests: the grader's hypothesis profile, and
+    one line per failure in the short summary (where the CI variable is set, pytest would repeat
+    every failure's whole feedback there)."""
     from grader.testing import hypothesis_profile
 
     if config.stash[_PROFILE] is None:
+        config.option.force_short_summary = True
         stack = contextlib.ExitStack()
         stack.enter_context(hypothesis_profile())
         config.stash[_PROFILE] = stack
