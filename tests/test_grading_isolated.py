@@ -1,7 +1,7 @@
 """Three students of the demo class graded through the real isolated path, in the default tier:
-``run_batch``, a grading process with its worker template, one forked and confined worker per
-student. The whole class (with a pool of grading processes) and every variant go through the
-command line in the slow tier (test_grading.py)."""
+``run_batch``, a grading process with its worker template, the reference's transcripts recorded
+first, one forked and confined worker per student. The whole class (with a pool of grading
+processes) and every variant go through the command line in the slow tier (test_grading.py)."""
 
 import csv
 import io
@@ -11,7 +11,7 @@ import shutil
 from rich.console import Console
 
 from grader.grading.batch import run_batch
-from grader.grading.context import GradeRequest
+from grader.grading.context import GradeRequest, GradingContext
 from tests.test_grading import EXAMPLES, REFERENCE, ROOT, assert_demo_scores
 
 # full marks; a mistake costing three exercises, named twice; the from-scratch rule (0 in three)
@@ -35,3 +35,24 @@ def test_three_demo_students_are_graded_in_isolated_workers(tmp_path):
         tags = {t.split(":", 1)[1] for test in result["tests"] for t in test["tags"] if t.startswith("misconception:")}
         assert tags == misconceptions
     assert (tmp_path / "out" / "cleo" / "feedback.html").read_text().count('aria-label="heatmap') == 2
+
+
+def test_transcripts_change_no_grade_and_no_message(tmp_path):
+    """cleo graded after the reference's transcripts were recorded (her failing property tests
+    report their first failing example from the replay) and graded with none (hypothesis finds
+    and reports each example itself): the same outcomes, messages included."""
+    for student in ("ada", "cleo"):  # two submissions: worth recording the transcripts
+        shutil.copytree(EXAMPLES / student, tmp_path / "class" / student)
+    request = GradeRequest(reference=REFERENCE, published=ROOT / "assignments" / "01",
+                           submissions=tmp_path / "class", out=tmp_path / "out", exercises=("sdpa", "tokenizer"))
+    assert run_batch(request, Console(file=io.StringIO())) == 0
+    assert len(list((tmp_path / "out" / ".cache").glob("transcripts-*.wire"))) == 1
+    batch = json.loads((tmp_path / "out" / "cleo" / "results.json").read_text())["tests"]
+    context = GradingContext(request)
+    try:
+        alone = context.grade("cleo", tmp_path / "class" / "cleo")
+    finally:
+        context.close()
+    assert [(t["extra_data"]["id"], t["extra_data"]["outcome"], t["output"]) for t in batch] == \
+           [(o.test.id, o.status, o.message) for o in alone.outcomes]
+    assert sum(t["status"] == "failed" for t in batch) >= 5

@@ -176,3 +176,31 @@ def test_examples_do_not_depend_on_the_code_that_is_loaded(tmp_path, monkeypatch
     importlib.import_module("magic_numbers")
     draw()
     assert seen == before
+
+
+@profile_settings(shrink=False)  # as in batch grading: the first failing example, not the smallest
+@given(x=st.integers(0, 100), data=st.data())
+def adds_unshrunk(student, x, data):
+    y = data.draw(st.integers(0, x), label="y")
+    assume(x != 7)
+    assert student(x, y) == x + y, f"{x} + {y}"
+
+
+def test_a_first_failure_replay_reports_what_hypothesis_would_without_running_it(monkeypatch):
+    """Without shrinking, hypothesis stops at the first failing example and reports it: the replay
+    stops there too and raises that error with the same notes (the call, each draw), without
+    hypothesis running the examples again."""
+    replays = Replays(first_failure=True)
+    assert outcome(replays, adds_unshrunk, Student(lambda x, y: x + y)) is None
+    wrong = lambda x, y: x + y + (x > 60)  # noqa: E731
+    alone = plain(adds_unshrunk, Student(wrong))
+    engine_runs = []
+    monkeypatch.setattr(adds_unshrunk.hypothesis, "inner_test",
+                        _counting(adds_unshrunk.hypothesis.inner_test, engine_runs))
+    student = Student(wrong)
+    replayed = outcome(replays, adds_unshrunk, student)
+    assert isinstance(replayed, AssertionError) and str(replayed) == str(alone)
+    assert replayed.__notes__ == [n for n in alone.__notes__ if n.startswith(("Failing test case", "Draw"))]
+    assert replayed.__notes__[0].startswith("Failing test case: adds_unshrunk(") and len(replayed.__notes__) == 2
+    assert len(engine_runs) == len(student.calls)  # each example once, directly: no rerun
+    assert student.calls[-1][0] > 60 and all(x <= 60 for x, _ in student.calls[:-1])

@@ -59,9 +59,10 @@ class InProcess:
         from grader.frontends.local import local_exchange
         from grader.grading import diagnose
         from grader.grading.proxy import Submission
+        from grader.grading.transcripts import LocalLink
 
         with quiet():
-            run = self.transcripts.run(local_exchange(folder, self.assignment, call_seconds), record)
+            run = self.transcripts.run(LocalLink(local_exchange(folder, self.assignment, call_seconds)), record)
             student = Submission(run.transport, tuple(self.assignment.siblings()))
             outcomes = self.suite.select(exercises).run(student, self.reference, self.replays, around=run)
             found = diagnose.diagnose(self.catalogue, self.assignment, student, self.reference, outcomes)

@@ -37,10 +37,10 @@ from pathlib import Path
 
 from grader.assignment import Assignment, load, locate
 from grader.grading import store as store_mod
-from grader.grading.context import GradeRequest, GradingContext, plans_key
+from grader.grading.context import GradeRequest, GradingContext
 from grader.grading.dask_cluster import grade_on_cluster
-from grader.grading.plans import Plans
 from grader.grading.roster import Roster, read_roster
+from grader.grading.transcripts import Transcripts, cache_key
 from grader.reports import html, lms, markdown, results_json, spreadsheet, terminal
 from grader.results import StudentResult
 
@@ -73,11 +73,10 @@ def run_batch(request: GradeRequest, console=None) -> int:
                 if request.force or not db.is_current(name, hashes[name], fingerprint)]
         console.print(f"assignment {assignment.id}: {len(students)} submissions, {len(todo)} to "
                       f"grade ({len(students) - len(todo)} unchanged), jobs={request.jobs}")
-        cache = (request.out / ".cache", plans_key(request, fingerprint))  # one key for the whole run
+        cache = (request.out / ".cache", cache_key(fingerprint))
         for result in _grade_all(request, {n: students[n] for n in todo}, console, cache):
             db.save(result, hashes[result.student], fingerprint)
             write_student_outputs(request.out, result)
-        Plans.compact(*cache)
         absent = {name: str(request.submissions) for name in db.students() if name not in roster.entries}
         if request.prune:
             for name in absent:
@@ -197,24 +196,34 @@ def _grade_all(request: GradeRequest, todo: dict[str, Path], console, cache: tup
 
 def _results(request: GradeRequest, todo: dict[str, Path], cache: tuple[Path, str]):
     """Each submission's result, in the order they finish: here, in ``jobs`` processes, or on
-    the Dask cluster at ``request.dask``; local processes keep their plans in ``cache``
-    (folder, key). With fewer submissions than jobs, each process splits a submission's
-    exercises over the cores left (``shards``)."""
+    the Dask cluster at ``request.dask``. With fewer submissions than jobs, each process splits a
+    submission's exercises over the cores left (``shards``).
+
+    Local processes share the tests' transcripts (:mod:`grader.grading.transcripts`): those in
+    ``cache`` (folder, key), or else, when there are more submissions than processes (with as
+    many, each is graded once and a recording would not pay), recorded from the reference by
+    the first process to be ready, before its first submission; the others grade without them
+    until they are saved, then pick them up."""
     processes = max(1, min(request.jobs, len(todo)))
     shards = request.jobs // processes
+    transcripts = Transcripts.load(*cache)
+    record = transcripts is None and len(todo) > processes
     if request.dask:
         yield from grade_on_cluster(request, todo, request.dask)
     elif processes == 1:
-        context = GradingContext(request, cache, shards)
+        context = GradingContext(request, transcripts, shards)
         try:
+            if record:
+                _record(context, cache)
             for name, entry in todo.items():
                 yield context.grade(name, entry)
         finally:
             context.close()
     else:
-        assignment = load(request.reference)
-        pool = ProcessPoolExecutor(max_workers=processes, mp_context=get_context("spawn"),
-                                   initializer=_init_process, initargs=(request, cache, shards))
+        assignment, spawn = load(request.reference), get_context("spawn")
+        recording = (spawn.Lock(), spawn.Event()) if record else None
+        pool = ProcessPoolExecutor(max_workers=processes, mp_context=spawn, initializer=_init_process,
+                                   initargs=(request, cache, shards, recording))
         with pool:
             futures = {pool.submit(_grade_in_process, name, str(entry)): name
                        for name, entry in todo.items()}
@@ -223,15 +232,42 @@ def _results(request: GradeRequest, todo: dict[str, Path], cache: tuple[Path, st
 
 
 _CONTEXT: GradingContext | None = None
+_PENDING: tuple | None = None  # (cache, its saved event) while another process records the transcripts
 
 
-def _init_process(request: GradeRequest, plans_cache: tuple[Path, str], shards: int) -> None:
-    global _CONTEXT
-    _CONTEXT = GradingContext(request, plans_cache, shards)
+def _init_process(request: GradeRequest, cache: tuple[Path, str], shards: int, recording: tuple | None) -> None:
+    """A pool process's context; with ``recording`` (a lock, an event), the first process to get
+    the lock records the transcripts and sets the event once they are saved."""
+    global _CONTEXT, _PENDING
+    _CONTEXT = GradingContext(request, Transcripts.load(*cache), shards)
     atexit.register(_CONTEXT.close)  # the pool's processes exit normally: stop the template, remove scratch
+    if recording is None:
+        return
+    turn, saved = recording
+    if turn.acquire(block=False):
+        try:
+            _record(_CONTEXT, cache)
+        finally:
+            saved.set()
+    else:
+        _PENDING = (cache, saved)
+
+
+def _record(context: GradingContext, cache: tuple[Path, str]) -> None:
+    """Record the transcripts into ``context`` and ``cache``; they only save time, so a failure
+    is reported and grading goes on without them."""
+    try:
+        context.record_transcripts().save(*cache)
+    except Exception as exc:  # noqa: BLE001 - any failure here leaves grading as it would be without
+        context.transcripts = None
+        print(f"grader: the reference's transcripts could not be recorded ({type(exc).__name__}: {exc}); "
+              "grading goes on without them (slower, same grades)", file=sys.stderr)
 
 
 def _grade_in_process(student: str, entry: str) -> dict:
+    global _PENDING
+    if _PENDING is not None and _PENDING[1].is_set():
+        _CONTEXT.transcripts, _PENDING = Transcripts.load(*_PENDING[0]), None
     return store_mod.to_payload(_CONTEXT.grade(student, Path(entry)))
 
 

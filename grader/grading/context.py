@@ -2,11 +2,14 @@
 
     request = GradeRequest(reference, published, submissions, out, jobs=2)
     context = GradingContext(request)           # suite collected, reference loaded, worker template
+    transcripts = context.record_transcripts()  # optional: the reference's answers, once per batch
     result = context.grade("ada", folder)       # a StudentResult
     context.close()
 
 A :class:`GradingContext` is made once per grading process (here, in each of a process pool's
 processes, on each Dask worker, in a Gradescope run) and grades submissions one after another.
+With transcripts (recorded here, or given: :mod:`grader.grading.transcripts`), a test that a
+submission answers as the reference did passes in one round trip to its worker.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ import dataclasses
 import functools
 import gc
 import os
+import shutil
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,8 +29,8 @@ from grader import results
 from grader.assignment import load
 from grader.grading import diagnose, shards
 from grader.grading import store as store_mod
-from grader.grading.plans import Plans
 from grader.grading.submissions import Intake, unusable
+from grader.grading.transcripts import SessionLink, Transcripts
 from grader.worker.confine import Limits
 
 
@@ -51,22 +56,13 @@ class GradeRequest:
     dask: str = ""  # a Dask scheduler's address: grade on that cluster instead of local processes
 
 
-
-def plans_key(request: GradeRequest, fingerprint: str) -> str:
-    """The key under which a batch keeps its tests' plans in ``OUT/.cache`` (:mod:`grader.plans`):
-    a failure's message depends on ``--shrink`` too."""
-    return Plans.key(f"{fingerprint} shrink={request.shrink}")
-
-
-
 class GradingContext:
     """What one grading process holds: the suite, the reference, a worker template, and the
-    tests' plans (loaded from and saved to ``plans_cache``, a folder and a key, when given).
-    With ``shards`` > 1, each submission's exercises are split between that many forked copies
-    of the process (:mod:`grader.grading.shards`), for when there are more cores than submissions."""
+    tests' transcripts when given (or recorded: :meth:`record_transcripts`). With ``shards`` > 1,
+    each submission's exercises are split between that many forked copies of the process
+    (:mod:`grader.grading.shards`), for when there are more cores than submissions."""
 
-    def __init__(self, request: GradeRequest, plans_cache: tuple[Path, str] | None = None,
-                 shards: int = 1):
+    def __init__(self, request: GradeRequest, transcripts: Transcripts | None = None, shards: int = 1):
         from grader.grading.replay import Replays
         from grader.grading.suite import collect, load_reference
         from grader.isolation.pool import Template
@@ -96,9 +92,8 @@ class GradingContext:
         self.reference = load_reference(self.assignment)
         self.siblings = self.assignment.siblings()
         self.catalogue = diagnose.load(self.assignment)
-        self.replays = Replays()
-        self.plans_cache = plans_cache
-        self.plans = Plans.load(*plans_cache) if plans_cache else Plans()
+        self.replays = Replays(first_failure=not request.shrink)
+        self.transcripts = transcripts
         self.shards = shards
         gc.freeze()  # torch, the tests and the reference stay: keep them out of every collection
 
@@ -116,24 +111,38 @@ class GradingContext:
             self.intake.discard(prepared)
         return dataclasses.replace(prepared.explained(result), execution_time=time.perf_counter() - start)
 
+    def record_transcripts(self) -> Transcripts:
+        """Grade the reference in a worker, as a submission, and keep each test's transcript
+        (and its examples) for the submissions graded after it; returns them."""
+        folder = Path(tempfile.mkdtemp(dir=self.intake.root))  # where a worker may read it
+        try:
+            for name in (*self.assignment.student_modules, *self.assignment.given_modules):
+                shutil.copy(self.assignment.folder / f"{name}.py", folder)
+            os.chmod(folder, 0o755)
+            self.transcripts = Transcripts()
+            self._grade("reference", folder, self.suite, record=True)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        return self.transcripts
+
     def _graded(self, student: str, folder: Path) -> results.StudentResult:
         groups = shards.partition(self.suite, self.shards)
         if len(groups) <= 1:
             return self._grade(student, folder, self.suite)
         self.template.wait_ready()  # before forking: the copies share its control channel
-        jobs = [functools.partial(self._grade_part, student, folder, self.suite.select(group), copy)
-                for copy, group in enumerate(groups)]
+        jobs = [functools.partial(self._grade_part, student, folder, self.suite.select(group)) for group in groups]
         parts = [store_mod.from_payload(student, self.assignment, p) for p in shards.run_forked(jobs)]
         return self._merged(student, parts)
 
-    def _grade(self, student: str, folder: Path, suite) -> results.StudentResult:
+    def _grade(self, student: str, folder: Path, suite, record: bool = False) -> results.StudentResult:
         from grader.grading.proxy import Submission
 
         session = self.template.session(folder, self.assignment.traced_calls, self.siblings)
         try:
-            runner = self.plans.runner(session)
-            submission = Submission(runner.transport, tuple(self.siblings))
-            outcomes = suite.run(submission, self.reference, self.replays, around=runner.run)
+            run = None if self.transcripts is None else \
+                self.transcripts.run(SessionLink(session), record, examples=self.replays)
+            submission = Submission(session.transport if run is None else run.transport, tuple(self.siblings))
+            outcomes = suite.run(submission, self.reference, self.replays, around=run)
             found = diagnose.diagnose(self.catalogue, self.assignment, submission, self.reference, outcomes)
         finally:
             printed = session.close()
@@ -141,13 +150,9 @@ class GradingContext:
             student, self.assignment, tuple(found.outcomes), 0.0, self.template.isolation.summary(),
             printed, tuple(session.events), tuple(found.figures))
 
-    def _grade_part(self, student: str, folder: Path, suite, copy: int) -> dict:
-        """One shard's result as plain data; a forked copy (``copy`` > 0) also saves the plans it
-        learned, since it ends when the shard does."""
-        result = self._grade(student, folder, suite)
-        if copy and self.plans_cache is not None:
-            self.plans.save(*self.plans_cache)
-        return store_mod.to_payload(result)
+    def _grade_part(self, student: str, folder: Path, suite) -> dict:
+        """One shard's result as plain data."""
+        return store_mod.to_payload(self._grade(student, folder, suite))
 
     def _merged(self, student: str, parts: list[results.StudentResult]) -> results.StudentResult:
         """The shards' results as one: outcomes in the suite's order, figures in the catalogue's
@@ -164,8 +169,6 @@ class GradingContext:
             tuple(sorted((f for p in parts for f in p.figures), key=lambda f: figures[f.exercise, f.function])))
 
     def close(self) -> None:
-        if self.plans_cache is not None:
-            self.plans.save(*self.plans_cache)
         self.template.close()
         self.intake.close()
         self._profile.close()

@@ -7,11 +7,15 @@ submissions on them directly, without the engine (drawing and the engine's bookk
 a submission's grading time).
 
 Exactness: a submission that passes every recorded example would have passed the hypothesis run
-(same examples, same order). On the first failing example, or when the test's draws no longer
-match the recording (a draw that depended on the submission's answers), the test runs through
-hypothesis itself, and its verdict and message are the outcome, as without replay. An error that
-stops a test at once (not implemented, forbidden call, limit exceeded) ends it in replay too, the
-way hypothesis re-raises it on its first occurrence.
+(same examples, same order). On the first failing example, the test runs through hypothesis
+itself, and its verdict and message are the outcome, as without replay; or, with
+``first_failure`` (batch grading, where hypothesis does not shrink), that example's error is the
+outcome at once, with the notes hypothesis would have added to it (the call with its arguments,
+each ``data.draw``), printed when the example was recorded: hypothesis, drawing the same examples
+in the same order, would stop at the same one and report it so. When the test's draws no longer
+match the recording (a draw that depended on the submission's answers), it runs through
+hypothesis in either case. An error that stops a test at once (not implemented, forbidden call,
+limit exceeded) ends it in replay too, the way hypothesis re-raises it on its first occurrence.
 """
 
 from __future__ import annotations
@@ -35,19 +39,22 @@ class _Diverged(Exception):
 @dataclass(frozen=True)
 class _Example:
     drawn: dict  # the arguments hypothesis drew, by name
-    draws: dict  # for each ``st.data()`` argument, its draws in order: [(repr(strategy), value)]
+    draws: dict  # for each ``st.data()`` argument, its draws in order: [(repr(strategy), value, note)]
     rejected: bool  # the test called ``assume`` with a false condition
+    call: str  # hypothesis' note naming the example, should it fail ("Failing test case: test(...)")
 
 
 class _RecordingData:
-    """Stands in for hypothesis' ``data`` argument while recording: draws, and remembers."""
+    """Stands in for hypothesis' ``data`` argument while recording: draws, and remembers (with
+    the note hypothesis adds for a draw of a failing example)."""
 
     def __init__(self, data: DataObject, draws: list):
         self._data, self._draws = data, draws
 
     def draw(self, strategy, label: Any = None) -> Any:
         value = self._data.draw(strategy, label)
-        self._draws.append((repr(strategy), copy.deepcopy(value)))
+        desc = f"Draw {len(self._draws) + 1}{'' if label is None else f' ({label})'}: "
+        self._draws.append((repr(strategy), copy.deepcopy(value), _printed(desc, lambda p: p.pretty(value))))
         return value
 
 
@@ -55,12 +62,13 @@ class _ReplayData:
     """Stands in for ``data`` in replay: hands out the recorded draws, strategy by strategy."""
 
     def __init__(self, draws: list):
-        self._draws = iter(draws)
+        self._draws, self.notes = iter(draws), []
 
     def draw(self, strategy, label: Any = None) -> Any:
         recorded = next(self._draws, None)
         if recorded is None or recorded[0] != repr(strategy):
             raise _Diverged
+        self.notes.append(recorded[2])
         return copy.deepcopy(recorded[1])
 
     def check_finished(self) -> None:
@@ -68,11 +76,29 @@ class _ReplayData:
             raise _Diverged
 
 
-class Replays:
-    """The recorded examples of an assignment's property tests, kept across submissions."""
+def _printed(text: str, pretty: Callable[[Any], None]) -> str:
+    """``text`` and what ``pretty(printer)`` adds, as hypothesis prints its notes (in the current
+    example's context: a value a strategy built prints as the call that built it)."""
+    from hypothesis.control import current_build_context
+    from hypothesis.vendor.pretty import RepresentationPrinter
 
-    def __init__(self) -> None:
+    printer = RepresentationPrinter(context=current_build_context())
+    printer.text(text)
+    pretty(printer)
+    return printer.getvalue()
+
+
+class Replays:
+    """The recorded examples of an assignment's property tests, kept across submissions; with
+    ``first_failure``, a replay's first failing example is the outcome (see above)."""
+
+    def __init__(self, first_failure: bool = False) -> None:
         self._examples: dict[str, list[_Example]] = {}
+        self.first_failure = first_failure
+
+    def knows(self, test_id: str) -> bool:
+        """Whether the examples of ``test_id`` are recorded."""
+        return test_id in self._examples
 
     def run(self, test_id: str, function: Callable[..., Any], kwargs: dict,
             restart: Callable[[], None] | None = None) -> None:
@@ -88,7 +114,7 @@ class Replays:
             return
         examples = self._examples.get(test_id)
         if examples is not None:
-            if _replay(handle.inner_test, kwargs, examples):
+            if _replay(handle.inner_test, kwargs, examples, self.first_failure):
                 return
             if restart is not None:
                 restart()
@@ -106,6 +132,8 @@ def _recording(inner: Callable[..., Any], given: set, recorded: list) -> Callabl
     # ``wraps`` keeps hypothesis' derandomised seed, a digest of the test's source and signature
     @functools.wraps(inner)
     def test(*args, **kwargs):
+        shown = _printed("Failing test case: ",
+                         lambda p: p.repr_call(inner.__name__, args, kwargs, force_split=True))
         drawn, draws, call = {}, {}, dict(kwargs)
         for name, value in kwargs.items():
             if name in given:
@@ -120,26 +148,27 @@ def _recording(inner: Callable[..., Any], given: set, recorded: list) -> Callabl
         try:
             result = inner(*args, **call)
         except UnsatisfiedAssumption:
-            recorded.append(_Example(drawn, draws, rejected=True))
+            recorded.append(_Example(drawn, draws, True, shown))
             raise
         except Exception:
-            recorded.append(_Example(drawn, draws, rejected=False))
+            recorded.append(_Example(drawn, draws, False, shown))
             raise
-        recorded.append(_Example(drawn, draws, rejected=False))
+        recorded.append(_Example(drawn, draws, False, shown))
         return result
 
     return test
 
 
-def _replay(inner: Callable[..., Any], kwargs: dict, examples: list[_Example]) -> bool:
-    """Whether the test passed every example exactly as recorded; a stop-the-test error propagates."""
+def _replay(inner: Callable[..., Any], kwargs: dict, examples: list[_Example], first_failure: bool) -> bool:
+    """Whether the test passed every example exactly as recorded; a stop-the-test error propagates,
+    and so does, with ``first_failure``, the error of the first failing example."""
     with warnings.catch_warnings():
         # ``assume`` outside hypothesis' engine still raises UnsatisfiedAssumption, with a warning
         warnings.simplefilter("ignore", HypothesisDeprecationWarning)
-        return all(_replay_one(inner, kwargs, example) for example in examples)
+        return all(_replay_one(inner, kwargs, example, first_failure) for example in examples)
 
 
-def _replay_one(inner: Callable[..., Any], kwargs: dict, example: _Example) -> bool:
+def _replay_one(inner: Callable[..., Any], kwargs: dict, example: _Example, first_failure: bool) -> bool:
     data = {name: _ReplayData(draws) for name, draws in example.draws.items()}
     try:
         try:
@@ -151,6 +180,12 @@ def _replay_one(inner: Callable[..., Any], kwargs: dict, example: _Example) -> b
             replayed.check_finished()
     except _StopTest:
         raise
-    except Exception:  # noqa: BLE001 - hypothesis reruns it and reports the failure itself
+    except _Diverged:
         return False
+    except Exception as exc:
+        if not first_failure:
+            return False  # hypothesis reruns it and reports the failure itself
+        for note in (example.call, *(n for replayed in data.values() for n in replayed.notes)):
+            exc.add_note(note)
+        raise
     return rejected == example.rejected

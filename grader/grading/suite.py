@@ -75,7 +75,7 @@ class Suite:
         """Every test against ``student`` (a :class:`grader.grading.proxy.Submission`), which
         fails a call on the forbidden functions of the test's own exercise only; an exercise that
         hit one skips the rest of its tests (it scores 0 whatever they say). ``around(test, run)``, when given, is
-        called instead of ``run()`` for each test (see :class:`grader.plans.Runner`); ``run``
+        called instead of ``run()`` for each test (see :class:`grader.grading.transcripts.Run`); ``run``
         takes the ``restart`` of :meth:`grader.replay.Replays.run`."""
         outcomes, forbidden = [], set()
         for test in self.tests:

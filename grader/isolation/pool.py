@@ -383,7 +383,8 @@ class Session:
         last reply says which) or calls a function that already exceeded a limit
         ``MAX_TIMEOUTS`` times (it is not sent; the last reply says so). A failure counts (in
         ``events`` and toward ``MAX_TIMEOUTS``) only once a test reads its reply with
-        :meth:`decode`: requests sent ahead of a test (:mod:`grader.plans`) may never be its own.
+        :meth:`decode`: requests sent ahead of a test (a transcript, :mod:`grader.grading.transcripts`)
+        may never be its own.
         """
         self._stop = None
         blocked = next((i for i, label in enumerate(labels)

@@ -305,6 +305,11 @@ def frame(payload: bytes) -> bytes:
     return _HEADER.pack(len(payload)) + payload
 
 
+def payload(framed: bytes) -> bytes:
+    """What :func:`frame` prefixed."""
+    return framed[_HEADER.size:]
+
+
 def read_frame(read_exact, limits: Limits = DEFAULT_LIMITS) -> bytes:
     """Read one framed message with ``read_exact(n) -> bytes`` (which raises EOFError when short)."""
     (size,) = _HEADER.unpack(read_exact(_HEADER.size))
