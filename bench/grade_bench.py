@@ -175,14 +175,17 @@ def student_run(root: Path) -> tuple[float, float]:
 def exercise_seconds(root: Path) -> dict[str, float]:
     """Per exercise, the in-process CPU seconds of a correct submission's tests (see the docstring);
     run in a fresh process per tree (two trees' test modules share names)."""
-    output = subprocess.run([sys.executable, __file__, "--exercise-seconds-of", str(root)], cwd=ROOT,
+    output = subprocess.run([sys.executable, __file__, "--test-seconds-of", str(root)], cwd=ROOT,
                             check=True, capture_output=True, text=True).stdout
-    return json.loads(output.splitlines()[-1])
+    seconds: dict[str, float] = {}
+    for exercise, spent in json.loads(output.splitlines()[-1]).values():
+        seconds[exercise] = seconds.get(exercise, 0.0) + spent
+    return seconds
 
 
-def measure_exercises(root: Path) -> dict[str, float]:
-    import collections
-
+def measure_tests(root: Path) -> dict[str, tuple[str, float]]:
+    """Per test id, its exercise and the in-process CPU seconds it takes on a correct submission
+    (replays warm, no transcript shortcut)."""
     import torch
 
     from grader import assignment
@@ -191,13 +194,13 @@ def measure_exercises(root: Path) -> dict[str, float]:
     from grader.grading.proxy import Submission
     from grader.grading.replay import Replays
     from grader.grading.suite import collect, load_reference
-    from grader.grading.transcripts import Transcripts
+    from grader.grading.transcripts import LocalLink, Transcripts
     from grader.testing import hypothesis_profile
 
     torch.set_num_threads(1)
     reference, published = assignment.locate("01", root)
     definition = assignment.load(reference)
-    seconds: dict[str, float] = collections.defaultdict(float)
+    seconds: dict[str, tuple[str, float]] = {}
     rounds = 3  # the first warms the replays (hypothesis draws); the others are timed
     with hypothesis_profile(shrink=False), tempfile.TemporaryDirectory() as scratch:
         folder = copy_reference(definition, Path(scratch) / "submission")
@@ -206,7 +209,7 @@ def measure_exercises(root: Path) -> dict[str, float]:
         modules, replays = load_reference(definition), Replays()
         for number in range(rounds):
             with quiet(), frozen_heap():
-                run = Transcripts().run(local_exchange(folder, definition))  # nothing recorded: no shortcut
+                run = Transcripts().run(LocalLink(local_exchange(folder, definition)))  # nothing recorded
                 student = Submission(run.transport, tuple(definition.siblings()))
                 last = time.process_time()
 
@@ -214,12 +217,13 @@ def measure_exercises(root: Path) -> dict[str, float]:
                     nonlocal last
                     now = time.process_time()
                     if number:
-                        seconds[outcome.test.exercise] += (now - last) / (rounds - 1)
+                        spent = seconds.get(outcome.test.id, ("", 0.0))[1] + (now - last) / (rounds - 1)
+                        seconds[outcome.test.id] = (outcome.test.exercise, spent)
                     last = now
 
                 outcomes = suite.run(student, modules, replays, on_test=on_test, around=run)
             assert all(o.passed for o in outcomes), "the reference fails its own tests"
-    return dict(seconds)
+    return seconds
 
 
 def revision_tree(revision: str, work: Path) -> Path:
@@ -242,10 +246,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="measure each tree this many times, alternately")
     parser.add_argument("--hostile", action="store_true", help="include the hostile demo student")
     parser.add_argument("--keep", type=Path, help="keep the classes and outputs here")
-    parser.add_argument("--exercise-seconds-of", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--test-seconds-of", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.exercise_seconds_of:
-        print(json.dumps(measure_exercises(args.exercise_seconds_of)))
+    if args.test_seconds_of:
+        print(json.dumps(measure_tests(args.test_seconds_of)))
         return
     skip = {s for s in args.skip.split(",") if s}
     work = args.keep or Path(tempfile.mkdtemp(prefix="grade-bench-"))
