@@ -5,8 +5,9 @@
 
 Per exercise: the CPU seconds its tests take on a correct submission (in process, replays warm, no
 transcript shortcut: ``grade_bench.py``'s ``exercises`` measure, test by test), its mutation score,
-and the *cover*: the fewest of its tests (chosen greedily, most mutants per CPU second first) that
-still kill every mutant of the exercise its tests kill, with their share of the time. Cutting to
+and the *cover*: few of its tests (chosen greedily, most mutants per CPU second first, then those
+the others make redundant dropped) that still kill every mutant of the exercise its tests kill,
+with their share of the time. Cutting to
 the cover keeps the score; each line after it is one more cut, the cover's cheapest-to-lose test
 dropped, with the seconds it saves and the score left. The mutants are a sample of mistakes, so
 a cut that keeps the score still loses strength the sample does not show (and the partial credit
@@ -31,6 +32,10 @@ def cover(mutants: dict[str, set[str]], cost: dict[str, float]) -> list[str]:
             break
         chosen.append(best)
         left = {m for m in left if best not in mutants[m]}
+    for test in sorted(chosen, key=lambda t: -cost[t]):  # then drop what the others make redundant
+        rest = set(chosen) - {test}
+        if all(tests & rest for tests in mutants.values() if tests & set(chosen)):
+            chosen.remove(test)
     return chosen
 
 
