@@ -75,7 +75,7 @@ def test_a_worker_keeps_one_context_and_closes_it_for_a_new_run(monkeypatch):
     opened = []
 
     class Context:
-        def __init__(self, request):
+        def __init__(self, request, transcripts=None):
             self.request, self.closed = request, False
             opened.append(self)
 

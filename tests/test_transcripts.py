@@ -38,12 +38,13 @@ class InProcessSession:
     frame = staticmethod(Session.frame)
 
     def __init__(self, folder):
-        self.executor, self.round_trips, self.ran = Executor(folder), 0, []
+        self.executor, self.round_trips, self.ran, self.ops = Executor(folder), 0, [], []
 
     def exchange(self, frames, labels):
         self.round_trips += 1
         requests = [wire.decode(wire.payload(frame)) for frame in frames]
         self.ran += [r for r in requests if r["op"] != "reset"]
+        self.ops += [r["op"] for r in requests]
         return [self.executor.encode_reply(self.executor.handle(r)) for r in requests]
 
     @staticmethod
@@ -110,6 +111,15 @@ def test_the_same_answers_pass_each_test_in_one_round_trip(grade):
     assert all(o.passed for o in outcomes) and run.alike == [t.definition.id for t in TESTS]
     assert session.round_trips == len(TESTS)
     assert [r["target"]["path"] for r in session.ran[:4]] == [["count"]] + [["double"]] * 3
+
+
+def test_without_transcripts_every_test_runs_from_a_reset(grade):
+    """No transcripts (one submission, nothing cached): each test still starts from fresh handles
+    and reseeded generators, so its answers do not depend on the tests before it."""
+    outcomes, session, run = grade("off_by_one", Transcripts())
+    assert [o.status for o in outcomes] == [results.FAILED, results.FAILED] and run.alike == []
+    starts = [i for i, op in enumerate(session.ops) if op == "reset"]
+    assert starts[0] == 0 and len(starts) >= len(TESTS)
 
 
 @pytest.mark.parametrize("name", ["as_float", "off_by_one", "off_above_12"])

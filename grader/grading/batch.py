@@ -203,18 +203,19 @@ def _results(request: GradeRequest, todo: dict[str, Path], cache: tuple[Path, st
     ``cache`` (folder, key), or else, when there are more submissions than processes (with as
     many, each is graded once and a recording would not pay), recorded from the reference by
     the first process to be ready, before its first submission; the others grade without them
-    until they are saved, then pick them up."""
+    until they are saved, then pick them up. Dask workers get those in ``cache``, or record their
+    own (:mod:`grader.grading.dask_cluster`)."""
     processes = max(1, min(request.jobs, len(todo)))
     shards = request.jobs // processes
     transcripts = Transcripts.load(*cache)
     record = transcripts is None and len(todo) > processes
     if request.dask:
-        yield from grade_on_cluster(request, todo, request.dask)
+        yield from grade_on_cluster(request, todo, request.dask, transcripts)
     elif processes == 1:
         context = GradingContext(request, transcripts, shards)
         try:
             if record:
-                _record(context, cache)
+                context.try_recording(cache)
             for name, entry in todo.items():
                 yield context.grade(name, entry)
         finally:
@@ -246,28 +247,17 @@ def _init_process(request: GradeRequest, cache: tuple[Path, str], shards: int, r
     turn, saved = recording
     if turn.acquire(block=False):
         try:
-            _record(_CONTEXT, cache)
+            _CONTEXT.try_recording(cache)
         finally:
             saved.set()
     else:
         _PENDING = (cache, saved)
 
 
-def _record(context: GradingContext, cache: tuple[Path, str]) -> None:
-    """Record the transcripts into ``context`` and ``cache``; they only save time, so a failure
-    is reported and grading goes on without them."""
-    try:
-        context.record_transcripts().save(*cache)
-    except Exception as exc:  # noqa: BLE001 - any failure here leaves grading as it would be without
-        context.transcripts = None
-        print(f"grader: the reference's transcripts could not be recorded ({type(exc).__name__}: {exc}); "
-              "grading goes on without them (slower, same grades)", file=sys.stderr)
-
-
 def _grade_in_process(student: str, entry: str) -> dict:
     global _PENDING
     if _PENDING is not None and _PENDING[1].is_set():
-        _CONTEXT.transcripts, _PENDING = Transcripts.load(*_PENDING[0]), None
+        _CONTEXT.transcripts, _PENDING = Transcripts.load(*_PENDING[0]) or Transcripts(), None
     return store_mod.to_payload(_CONTEXT.grade(student, Path(entry)))
 
 

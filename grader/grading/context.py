@@ -20,6 +20,7 @@ import functools
 import gc
 import os
 import shutil
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -58,7 +59,8 @@ class GradeRequest:
 
 class GradingContext:
     """What one grading process holds: the suite, the reference, a worker template, and the
-    tests' transcripts when given (or recorded: :meth:`record_transcripts`). With ``shards`` > 1,
+    tests' transcripts when given (or recorded: :meth:`record_transcripts`; with none, every
+    test runs, each from a reset). With ``shards`` > 1,
     each submission's exercises are split between that many forked copies of the process
     (:mod:`grader.grading.shards`), for when there are more cores than submissions."""
 
@@ -93,7 +95,7 @@ class GradingContext:
         self.siblings = self.assignment.siblings()
         self.catalogue = diagnose.load(self.assignment)
         self.replays = Replays(first_failure=not request.shrink)
-        self.transcripts = transcripts
+        self.transcripts = transcripts if transcripts is not None else Transcripts()  # empty: none to answer
         self.shards = shards
         gc.freeze()  # torch, the tests and the reference stay: keep them out of every collection
 
@@ -125,6 +127,18 @@ class GradingContext:
             shutil.rmtree(folder, ignore_errors=True)
         return self.transcripts
 
+    def try_recording(self, cache: tuple[Path, str] | None = None) -> None:
+        """:meth:`record_transcripts`, saved to ``cache`` (folder, key) when given. Transcripts only
+        save time: a failure is reported on stderr and grading goes on without them."""
+        try:
+            transcripts = self.record_transcripts()
+            if cache is not None:
+                transcripts.save(*cache)
+        except Exception as exc:  # noqa: BLE001 - any failure here leaves grading as it would be without
+            self.transcripts = Transcripts()
+            print(f"grader: the reference's transcripts could not be recorded ({type(exc).__name__}: {exc}); "
+                  "grading goes on without them (slower, same grades)", file=sys.stderr)
+
     def _graded(self, student: str, folder: Path) -> results.StudentResult:
         groups = shards.partition(self.suite, self.shards)
         if len(groups) <= 1:
@@ -139,9 +153,8 @@ class GradingContext:
 
         session = self.template.session(folder, self.assignment.traced_calls, self.siblings)
         try:
-            run = None if self.transcripts is None else \
-                self.transcripts.run(SessionLink(session), record, examples=self.replays)
-            submission = Submission(session.transport if run is None else run.transport, tuple(self.siblings))
+            run = self.transcripts.run(SessionLink(session), record, examples=self.replays)  # a reset per test
+            submission = Submission(run.transport, tuple(self.siblings))
             outcomes = suite.run(submission, self.reference, self.replays, around=run)
             found = diagnose.diagnose(self.catalogue, self.assignment, submission, self.reference, outcomes)
         finally:

@@ -4,8 +4,10 @@ Nothing has to be shared with the cluster but the network: the assignment (refer
 published folders) travels once to every Dask worker as data, each submission travels as its
 files' bytes, and each result comes back as the plain payload the results store keeps. A Dask
 worker process holds one :class:`grader.grading.context.GradingContext` (its own worker template, the
-collected suite, the recorded examples) for the whole run, so grades and outputs are those of a
-local run. Dask workers need this package and torch installed, and the same isolation tools
+collected suite, the recorded examples, the tests' transcripts: sent with the assignment when the
+run's cache holds them, else recorded by each Dask worker process before its first submission
+when there are more submissions than workers) for the whole run, so grades and outputs are those
+of a local run. Dask workers need this package and torch installed, and the same isolation tools
 (bubblewrap, Landlock, cgroups) for the same isolation level; a worker with one thread grades one
 submission at a time, more threads queue on its context.
 """
@@ -23,6 +25,7 @@ from grader.assignment import load
 from grader.grading import store as store_mod
 from grader.grading.context import GradeRequest, GradingContext
 from grader.grading.suite import fingerprint
+from grader.grading.transcripts import Transcripts
 
 CONNECT_SECONDS = 30  # how long to try reaching the scheduler
 _CONTEXTS: dict[str, tuple] = {}  # per Dask worker process: run key -> (GradingContext, its folder)
@@ -33,15 +36,16 @@ class ClusterError(RuntimeError):
     """The Dask cluster cannot be used; the message says why."""
 
 
-def grade_on_cluster(request, todo: dict[str, Path], address: str) -> Iterator:
-    """Grade ``todo`` (student -> folder or zip) on the Dask cluster at ``address``; yields each
-    :class:`grader.results.StudentResult` as it arrives."""
+def grade_on_cluster(request, todo: dict[str, Path], address: str, transcripts=None) -> Iterator:
+    """Grade ``todo`` (student -> folder or zip) on the Dask cluster at ``address``, with the tests'
+    ``transcripts`` when given; yields each :class:`grader.results.StudentResult` as it arrives."""
     try:
         from distributed import Client, as_completed
     except ImportError:
         raise ClusterError("--dask needs dask.distributed: pip install 'llm-grader[dask]'") from None
     assignment = load(request.reference)
-    bundle = {"reference": read_folder(request.reference), "published": read_folder(request.published)}
+    bundle = {"reference": read_folder(request.reference), "published": read_folder(request.published),
+              "transcripts": None if transcripts is None else transcripts.encode()}
     try:
         client = Client(address, set_as_default=False, timeout=CONNECT_SECONDS)
     except OSError as exc:
@@ -49,7 +53,8 @@ def grade_on_cluster(request, todo: dict[str, Path], address: str) -> Iterator:
     with client:
         [shared] = client.scatter([bundle], broadcast=True)
         settings = {"id": request.reference.name, "exercises": request.exercises,
-                    "shrink": request.shrink, "limits": dict(request.limit_overrides)}
+                    "shrink": request.shrink, "limits": dict(request.limit_overrides),
+                    "record": transcripts is None and len(todo) > len(client.scheduler_info()["workers"])}
         settings["key"] = repr((fingerprint([request.reference, request.published], request.exercises),
                                 request.shrink, sorted(settings["limits"].items())))
         futures = {client.submit(_grade_task, shared, settings, name, read_entry(entry),
@@ -107,7 +112,11 @@ def _context(bundle: dict, settings: dict):
                                submissions=root / "submissions", out=root / "out",
                                exercises=tuple(settings["exercises"]), shrink=settings["shrink"],
                                limit_overrides=settings["limits"])
-        _CONTEXTS[key] = (GradingContext(request), root)
+        given = bundle.get("transcripts")
+        context = GradingContext(request, None if given is None else Transcripts.decode(given))
+        _CONTEXTS[key] = (context, root)
+        if given is None and settings.get("record"):
+            context.try_recording()
     return _CONTEXTS[key]
 
 
