@@ -49,7 +49,7 @@ class InProcess:
 
         self.suite, self.assignment, self.catalogue = suite, suite.assignment, catalogue
         self.reference = load_reference(self.assignment)
-        self.replays = Replays()
+        self.replays = Replays(first_failure=True)  # no shrinking here: the first failing example, at once
         self.transcripts = Transcripts()
 
     def grade(self, folder: Path, exercises: tuple[str, ...] = (), look_in: tuple[str, ...] = (),
