@@ -92,6 +92,22 @@ class Evidence:
     got: str
 
 
+def reaches_forbidden(call: Callable, p: Probe, expected: str) -> Callable:
+    """A :class:`Misconception`'s ``detect``: the mistake is shown when ``call(student, *p.args,
+    **p.kwargs)`` reaches a built-in of the exercise's forbidden list (the student's call runs
+    with that list checked); ``expected`` says what was expected instead. Any other failure shows
+    nothing."""
+    def detect(student, reference):
+        try:
+            call(student, *p.args, **p.kwargs)
+        except ForbiddenCall as err:
+            return Evidence(p.describe(call), expected, str(err))
+        except Exception:  # noqa: BLE001 - any other failure says nothing about built-ins
+            return None
+        return None
+    return detect
+
+
 @dataclass(frozen=True)
 class Misconception:
     id: str  # "<exercise>.<name>", e.g. "scale.adds"

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from grader.grading.diagnose import Figure, Misconception, catalogue_module, probe
+from grader.grading.diagnose import Figure, Misconception, catalogue_module, probe, reaches_forbidden
 from grader.testing import named
 
 PUBLIC = catalogue_module(Path(__file__).with_name("public_misconceptions.py"))
@@ -396,7 +396,7 @@ MISCONCEPTIONS = (
                   "function (nn.MultiheadAttention, F.multi_head_attention_forward or "
                   "F.scaled_dot_product_attention, directly or through a function it calls); this "
                   "exercise must be written from scratch",
-                  detect=PUBLIC.reaches_forbidden(_mha, MHA_PROBES[0])),
+                  detect=reaches_forbidden(_mha, MHA_PROBES[0], "no built-in attention function")),
     Misconception("tokenizer.tiebreak_largest", "tokenizer.BPETokenizer", "training breaks count ties by "
                   "the largest pair; on a tie take the smallest (left_id, right_id)", run=_merges,
                   mistaken=_trained_with(tiebreak="largest"), probes=TRAIN_PROBES),

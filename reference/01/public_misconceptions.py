@@ -18,9 +18,9 @@ import torch
 import torch.nn.functional as F
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
-from grader.grading.diagnose import Evidence, Misconception, probe
+from grader.grading.diagnose import Evidence, Misconception, probe, reaches_forbidden
 from grader.grading.feedback import show
-from grader.grading.proxy import ForbiddenCall, SubmissionError
+from grader.grading.proxy import SubmissionError
 from grader.testing import named
 
 SDPA, TOPK = "attention.scaled_dot_product_attention", "attention.top_k_attention"
@@ -219,19 +219,6 @@ def _nan_gradients(student, reference):
     return Evidence(p.describe(sdpa), "finite gradients", f"gradient with NaN:\n{show(nan_grads[0])}")
 
 
-def reaches_forbidden(call, p):
-    """A ``detect`` naming the mistake when ``call(student, *p)`` reaches a forbidden built-in."""
-    def detect(student, reference):
-        try:
-            call(student, *p.args, **p.kwargs)
-        except ForbiddenCall as err:
-            return Evidence(p.describe(call), "no built-in attention function", str(err))
-        except Exception:  # noqa: BLE001 - any other failure says nothing about built-ins
-            return None
-        return None
-    return detect
-
-
 def _sdpa_entry(id, explanation, mistaken):
     return Misconception(id, SDPA, explanation, run=sdpa, mistaken=mistaken, probes=SDPA_PROBES)
 
@@ -353,7 +340,7 @@ MISCONCEPTIONS = (
                   "the softmax still flows back); use a finite fill value", detect=_nan_gradients),
     Misconception("sdpa.forbidden_builtin", SDPA, "your function reaches a built-in attention function "
                   "(e.g. F.scaled_dot_product_attention); this exercise must be written from scratch",
-                  detect=reaches_forbidden(sdpa, _BATCHED)),
+                  detect=reaches_forbidden(sdpa, _BATCHED, "no built-in attention function")),
     _topk_entry("topk.exact_k_via_topk_indices", "you keep exactly k positions (torch.topk's indices), "
                 "dropping ties at the k-th place; keep every score >= the k-th largest",
                 _topk_keeping(rule="exact")),

@@ -20,24 +20,12 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from grader.grading.diagnose import Evidence, Misconception, catalogue_module, probe
+from grader.grading.diagnose import Evidence, Misconception, catalogue_module, probe, reaches_forbidden
 from grader.grading.proxy import ForbiddenCall, SubmissionError
 
 PUBLIC = catalogue_module(Path(__file__).with_name("public_misconceptions.py"))
 LM, _config, _lm_cfg = PUBLIC.LM, PUBLIC.config, PUBLIC.lm_cfg
-
-
-def _forbidden(call, p):
-    """A predicate: the call reaches a built-in the exercise may not use (its forbidden list)."""
-    def detect(student, reference):
-        try:
-            call(student, *p.args, **p.kwargs)
-        except ForbiddenCall as err:
-            return Evidence(p.describe(call), "no built-in function of the forbidden list", str(err))
-        except Exception:  # noqa: BLE001 - any other failure says nothing about built-ins
-            return None
-        return None
-    return detect
+_NO_BUILTIN = "no built-in function of the forbidden list"  # what a forbidden-call entry expected
 
 
 # --- norms --------------------------------------------------------------------------------------
@@ -468,7 +456,7 @@ MISCONCEPTIONS = (
            _rmsnorm_centred, RMS_PROBES),
     Misconception("norms.forbidden_builtin", "layers.LayerNorm", "your norms reach a built-in normalisation "
                   "(F.layer_norm, nn.LayerNorm, F.rms_norm or nn.RMSNorm); this exercise must be written from "
-                  "scratch", detect=_forbidden(_layernorm, NORM_PROBES[1])),
+                  "scratch", detect=reaches_forbidden(_layernorm, NORM_PROBES[1], _NO_BUILTIN)),
     _entry("ffn.tanh_gelu", "layers.FeedForward", "your GELU is the tanh approximation "
            "(F.gelu(..., approximate='tanh')); the contract asks for the exact one, x * Phi(x) with the erf",
            _ffn, _ffn_tanh_gelu, FFN_PROBES),
@@ -496,7 +484,7 @@ MISCONCEPTIONS = (
     Misconception("block.forbidden_builtin", "model.CausalSelfAttention", "your attention reaches a built-in "
                   "attention function (F.scaled_dot_product_attention, nn.MultiheadAttention or an "
                   "nn.Transformer layer); this exercise must be written from scratch",
-                  detect=_forbidden(_attention, ATTENTION_PROBES[1])),
+                  detect=reaches_forbidden(_attention, ATTENTION_PROBES[1], _NO_BUILTIN)),
     Misconception("lm.untied_head", "model.DecoderOnlyLM", "with tie_embeddings your lm_head holds a copy of the "
                   "embedding (counted twice, trained apart); make it the same Parameter: "
                   "self.lm_head.weight = self.tok_emb.weight", detect=_untied_head),
@@ -558,5 +546,5 @@ MISCONCEPTIONS = (
            "bias)", _cross, _cross_with(nan_rows=True), CROSS_PROBES),
     Misconception("cross.forbidden_builtin", "encdec.CrossAttention", "your cross-attention reaches a built-in "
                   "attention function (nn.MultiheadAttention, F.scaled_dot_product_attention, ...); this "
-                  "exercise must be written from scratch", detect=_forbidden(_cross, CROSS_PROBES[1])),
+                  "exercise must be written from scratch", detect=reaches_forbidden(_cross, CROSS_PROBES[1], _NO_BUILTIN)),
 )
